@@ -1,0 +1,265 @@
+/**
+ * The peers of one address family (IPv4 or IPv6), packed in typed arrays.
+ *
+ * Layout. Every peer occupies one arena slot `p`; its columns are
+ *   rec[p*stride .. +stride]  the wire record: 4 (or 16) address bytes then the port, big-endian.
+ *                             A compact answer is a straight copy of a range of this array.
+ *   owner[p]                  the torrent id, or NO_OWNER when the slot is free
+ *   seen[p]                   last announce, seconds on the store's clock
+ *   flags[p]                  FLAG_SEEDER | FLAG_COUNTED (its `completed` was counted)
+ *   peerId[p*20 .. +20]       the client's peer_id (only read for compact=0 answers)
+ *
+ * The peers of one torrent sit in one contiguous run of slots [off, off+len) whose capacity is
+ * a power of two (size class c holds 1 << c slots). A full run moves to the next class; a run
+ * that falls to a quarter of its capacity moves down one. Freed runs go to per-class free lists
+ * and are reused before the arena grows. Removal is swap-with-last inside the run, so runs stay
+ * dense and an answer is at most two copies (a window that wraps once).
+ *
+ * The index. A peer is identified inside its torrent by (address, port) — never by peer_id,
+ * which anyone can send. `index` is an open-addressing table (linear probing, load <= 1/2,
+ * backward-shift deletion so there are no tombstones) mapping hash(torrent id, record) to the
+ * peer's slot; an announce into a 100k-peer swarm probes the same short chain as into a 2-peer
+ * one. When a peer moves (swap-removal, run growth) its index entry is rewritten in place.
+ */
+import { keyedHash } from "./keyed-hash.ts";
+
+export const NO_OWNER = 0xffffffff;
+export const FLAG_SEEDER = 1;
+export const FLAG_COUNTED = 2;
+export const PEER_ID_LENGTH = 20;
+/** Largest size class: 2^26 slots = 64M peers in one swarm, beyond any real torrent. */
+export const MAX_CLASS = 26;
+
+export class PeerArena {
+  readonly stride: number;
+  /** Slots allocated in the columns, and the bump pointer below which runs have been carved. */
+  capacity: number;
+  top = 0;
+  /** Live peers in this family. */
+  count = 0;
+
+  rec: Uint8Array;
+  owner: Uint32Array;
+  seen: Uint32Array;
+  flags: Uint8Array;
+  peerId: Uint8Array;
+
+  /** Free runs per size class: a stack of run offsets each. */
+  private freeRuns: Int32Array[] = [];
+  private freeCount: Int32Array = new Int32Array(MAX_CLASS + 1);
+
+  /** slot of the index -> arena slot, -1 = empty. Size is a power of two. */
+  index: Int32Array;
+  private mask: number;
+
+  constructor(stride: number, initialCapacity = 1024) {
+    this.stride = stride;
+    this.capacity = initialCapacity;
+    this.rec = new Uint8Array(initialCapacity * stride);
+    this.owner = new Uint32Array(initialCapacity).fill(NO_OWNER);
+    this.seen = new Uint32Array(initialCapacity);
+    this.flags = new Uint8Array(initialCapacity);
+    this.peerId = new Uint8Array(initialCapacity * PEER_ID_LENGTH);
+    for (let c = 0; c <= MAX_CLASS; c++) this.freeRuns.push(new Int32Array(4));
+    this.index = new Int32Array(2048).fill(-1);
+    this.mask = 2047;
+  }
+
+  // ---- runs -------------------------------------------------------------------------------
+
+  /** Carve a run of class `cls` (1 << cls slots); returns its first slot. */
+  allocRun(cls: number): number {
+    const n = this.freeCount[cls]!;
+    if (n > 0) {
+      this.freeCount[cls] = n - 1;
+      return this.freeRuns[cls]![n - 1]!;
+    }
+    const size = 1 << cls;
+    if (this.top + size > this.capacity) this.grow(this.top + size);
+    const off = this.top;
+    this.top += size;
+    return off;
+  }
+
+  freeRun(off: number, cls: number): void {
+    let stack = this.freeRuns[cls]!;
+    const n = this.freeCount[cls]!;
+    if (n === stack.length) {
+      const bigger = new Int32Array(stack.length * 2);
+      bigger.set(stack);
+      this.freeRuns[cls] = stack = bigger;
+    }
+    stack[n] = off;
+    this.freeCount[cls] = n + 1;
+  }
+
+  /** Free runs per class (for tests and /stats). */
+  freeRunCount(cls: number): number {
+    return this.freeCount[cls]!;
+  }
+
+  /**
+   * Grow every column to hold at least `need` slots (x1.5: RSS matters more than the
+   * occasional copy, and untouched tail pages of a large typed array are not resident).
+   */
+  private grow(need: number): void {
+    let cap = this.capacity;
+    while (cap < need) cap = Math.ceil(cap * 1.5) + 16;
+    const s = this.stride;
+    const rec = new Uint8Array(cap * s);
+    rec.set(this.rec.subarray(0, this.top * s));
+    const owner = new Uint32Array(cap).fill(NO_OWNER, this.top);
+    owner.set(this.owner.subarray(0, this.top));
+    const seen = new Uint32Array(cap);
+    seen.set(this.seen.subarray(0, this.top));
+    const flags = new Uint8Array(cap);
+    flags.set(this.flags.subarray(0, this.top));
+    const peerId = new Uint8Array(cap * PEER_ID_LENGTH);
+    peerId.set(this.peerId.subarray(0, this.top * PEER_ID_LENGTH));
+    this.rec = rec;
+    this.owner = owner;
+    this.seen = seen;
+    this.flags = flags;
+    this.peerId = peerId;
+    this.capacity = cap;
+  }
+
+  /** Copy every column of slot `from` to slot `to` and point the index at the new place. */
+  moveSlot(from: number, to: number): void {
+    const s = this.stride;
+    this.rec.copyWithin(to * s, from * s, from * s + s);
+    this.peerId.copyWithin(to * PEER_ID_LENGTH, from * PEER_ID_LENGTH, from * PEER_ID_LENGTH + PEER_ID_LENGTH);
+    this.owner[to] = this.owner[from]!;
+    this.seen[to] = this.seen[from]!;
+    this.flags[to] = this.flags[from]!;
+    this.owner[from] = NO_OWNER;
+    this.repoint(from, to);
+  }
+
+  /** Swap two live slots (columns and index entries). */
+  swapSlots(a: number, b: number): void {
+    // Find both index entries while the records are still where the index expects them.
+    const ia = this.findIndexSlotOf(a);
+    const ib = this.findIndexSlotOf(b);
+    const s = this.stride;
+    const rec = this.rec;
+    for (let i = 0; i < s; i++) {
+      const t = rec[a * s + i]!;
+      rec[a * s + i] = rec[b * s + i]!;
+      rec[b * s + i] = t;
+    }
+    const pid = this.peerId;
+    for (let i = 0; i < PEER_ID_LENGTH; i++) {
+      const t = pid[a * PEER_ID_LENGTH + i]!;
+      pid[a * PEER_ID_LENGTH + i] = pid[b * PEER_ID_LENGTH + i]!;
+      pid[b * PEER_ID_LENGTH + i] = t;
+    }
+    let t = this.seen[a]!;
+    this.seen[a] = this.seen[b]!;
+    this.seen[b] = t;
+    t = this.flags[a]!;
+    this.flags[a] = this.flags[b]!;
+    this.flags[b] = t;
+    // owner is the same torrent for both.
+    this.index[ia] = b;
+    this.index[ib] = a;
+  }
+
+  // ---- the (torrent, address, port) index ---------------------------------------------------
+
+  private hashSlot(p: number): number {
+    return keyedHash(this.rec, p * this.stride, this.stride, this.owner[p]!);
+  }
+
+  /**
+   * Find the peer of torrent `tid` whose record equals key[keyOff .. +stride]. Returns its slot,
+   * or -1; in that case `lastProbe` is the empty index slot where it would be inserted.
+   */
+  lastProbe = 0;
+  find(tid: number, key: Uint8Array, keyOff: number): number {
+    const s = this.stride;
+    const rec = this.rec;
+    const owner = this.owner;
+    const index = this.index;
+    const mask = this.mask;
+    let i = keyedHash(key, keyOff, s, tid) & mask;
+    for (;;) {
+      const p = index[i]!;
+      if (p < 0) {
+        this.lastProbe = i;
+        return -1;
+      }
+      if (owner[p] === tid) {
+        const base = p * s;
+        let j = 0;
+        while (j < s && rec[base + j] === key[keyOff + j]) j++;
+        if (j === s) return p;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Make room so that one more insert keeps the load at or below 1/2. Call before find(). */
+  reserveIndex(): void {
+    if ((this.count + 1) * 2 <= this.index.length) return;
+    const size = this.index.length * 2;
+    const index = new Int32Array(size).fill(-1);
+    const mask = size - 1;
+    const owner = this.owner;
+    for (let p = 0; p < this.top; p++) {
+      if (owner[p] === NO_OWNER) continue;
+      let i = this.hashSlot(p) & mask;
+      while (index[i]! >= 0) i = (i + 1) & mask;
+      index[i] = p;
+    }
+    this.index = index;
+    this.mask = mask;
+  }
+
+  /** Record that slot `p` (already written) lives at index slot `lastProbe` from find(). */
+  insertIndexAt(indexSlot: number, p: number): void {
+    this.index[indexSlot] = p;
+  }
+
+  private findIndexSlotOf(p: number): number {
+    const mask = this.mask;
+    let i = this.hashSlot(p) & mask;
+    while (this.index[i] !== p) i = (i + 1) & mask;
+    return i;
+  }
+
+  private repoint(from: number, to: number): void {
+    // `to` now holds the record; hash it from there, look for the entry still saying `from`.
+    const mask = this.mask;
+    let i = keyedHash(this.rec, to * this.stride, this.stride, this.owner[to]!) & mask;
+    while (this.index[i] !== from) i = (i + 1) & mask;
+    this.index[i] = to;
+  }
+
+  /** Delete the index entry of live slot `p` (backward-shift deletion, no tombstones). */
+  unindex(p: number): void {
+    const index = this.index;
+    const mask = this.mask;
+    let hole = this.findIndexSlotOf(p);
+    let i = hole;
+    for (;;) {
+      i = (i + 1) & mask;
+      const q = index[i]!;
+      if (q < 0) break;
+      const home = this.hashSlot(q) & mask;
+      // Move q into the hole unless its home lies cyclically in (hole, i].
+      if (((i - home) & mask) >= ((i - hole) & mask)) {
+        index[hole] = q;
+        hole = i;
+      }
+    }
+    index[hole] = -1;
+  }
+
+  /** Bytes held by this family's columns (for /stats and the memory benchmark). */
+  bytes(): number {
+    let free = 0;
+    for (const s of this.freeRuns) free += s.byteLength;
+    return this.capacity * (this.stride + 4 + 4 + 1 + PEER_ID_LENGTH) + this.index.byteLength + free;
+  }
+}

@@ -1,0 +1,541 @@
+/**
+ * The swarm store: every torrent and peer the tracker knows, in typed arrays. No I/O, no clock
+ * (the caller passes `now` in seconds), no per-peer or per-torrent JS objects.
+ *
+ * Torrents. A torrent id `t` indexes the per-torrent columns:
+ *   hash[t*20 .. +20]  info_hash            hcode[t]  its keyed hash (index rebuilds, deletes)
+ *   off4/len4/cls4[t]  its IPv4 run          off6/len6/cls6[t]  its IPv6 run (cls NO_RUN = none)
+ *   seeders[t]         seeders, both families (leechers = len4 + len6 - seeders)
+ *   downloaded[t]      `completed` events counted (once per peer)
+ *   active[t]          last announce, seconds; a torrent with no peers but a downloaded count
+ *                      is kept until active + retention (so the count survives quiet spells)
+ * `tindex` is an open-addressing table over hash(info_hash) -> torrent id (load <= 1/2,
+ * backward-shift deletion). Freed ids are reused from a stack.
+ *
+ * The answer to an announce is chosen before the announcer is inserted or, when it is already
+ * present, after it has been swapped to the end of its run and left out of the window, so a
+ * peer never gets itself back. The window starts at a random offset and wraps once; the caller
+ * copies it with writeCompact() (one or two `set` calls) or walks it with selectedSlot().
+ */
+import { EVENT_COMPLETED, EVENT_STOPPED, type AnnounceEvent } from "../protocol/events.ts";
+import { keyedHash } from "./keyed-hash.ts";
+import { FLAG_COUNTED, FLAG_SEEDER, MAX_CLASS, NO_OWNER, PEER_ID_LENGTH, PeerArena } from "./peer-arena.ts";
+
+export const INFO_HASH_LENGTH = 20;
+const NO_RUN = 255;
+
+export const ANNOUNCE_OK = 0;
+export const ANNOUNCE_TOO_MANY_TORRENTS = 1;
+export const ANNOUNCE_TOO_MANY_PEERS = 2;
+export type AnnounceStatus = 0 | 1 | 2;
+
+export interface SwarmLimits {
+  maxTorrents: number;
+  maxPeers: number;
+  /** Peers silent for longer than this are swept (seconds). */
+  peerTimeout: number;
+  /** A torrent with no peers keeps its downloaded count this long (seconds). */
+  torrentRetention: number;
+}
+
+/** The result of the last sweep cycle, for the terminal line and /stats. */
+export interface SweepReport {
+  removedPeers: number;
+  removedTorrents: number;
+  /** Largest swarm seen during the cycle. */
+  maxPeers: number;
+  /** Wall time spent in the cycle's slices, microseconds. */
+  micros: number;
+}
+
+export class SwarmStore {
+  readonly v4 = new PeerArena(6);
+  readonly v6 = new PeerArena(18);
+  limits: SwarmLimits;
+
+  // ---- torrent columns ----
+  private tcap = 0;
+  /** One past the highest torrent id ever handed out. */
+  ttop = 0;
+  torrentCount = 0;
+  hash = new Uint8Array(0);
+  private hcode = new Uint32Array(0);
+  off4 = new Uint32Array(0);
+  len4 = new Uint32Array(0);
+  private cls4 = new Uint8Array(0);
+  off6 = new Uint32Array(0);
+  len6 = new Uint32Array(0);
+  private cls6 = new Uint8Array(0);
+  seeders = new Uint32Array(0);
+  downloaded = new Uint32Array(0);
+  private active = new Uint32Array(0);
+  private live = new Uint8Array(0);
+  private freeIds = new Int32Array(256);
+  private freeIdCount = 0;
+  private tindex = new Int32Array(1024).fill(-1);
+  private tmask = 1023;
+
+  // ---- results of the last announce (read by the server right after the call) ----
+  /** Counts after the announce (they include the announcer unless it stopped). */
+  complete = 0;
+  incomplete = 0;
+  downloadedCount = 0;
+  /** Selection in the announcer's family and in the other one. */
+  readonly sel = {
+    /** family 4 */
+    start4: 0, count4: 0, runOff4: 0, runLen4: 0,
+    /** family 6 */
+    start6: 0, count6: 0, runOff6: 0, runLen6: 0,
+  };
+
+  // ---- sweep state ----
+  private sweepCursor = 0;
+  private cycleRemovedPeers = 0;
+  private cycleRemovedTorrents = 0;
+  private cycleMaxPeers = 0;
+  private cycleMicros = 0;
+  lastSweep: SweepReport = { removedPeers: 0, removedTorrents: 0, maxPeers: 0, micros: 0 };
+
+  constructor(limits: SwarmLimits, initialTorrents = 1024) {
+    this.limits = limits;
+    this.growTorrents(initialTorrents);
+  }
+
+  get peerCount(): number {
+    return this.v4.count + this.v6.count;
+  }
+
+  // ---- torrents -----------------------------------------------------------------------------
+
+  private growTorrents(need: number): void {
+    let cap = Math.max(this.tcap, 64);
+    while (cap < need) cap = Math.ceil(cap * 1.5);
+    const u32 = (old: Uint32Array) => {
+      const a = new Uint32Array(cap);
+      a.set(old);
+      return a;
+    };
+    const u8 = (old: Uint8Array, fill = 0) => {
+      const a = new Uint8Array(cap);
+      if (fill !== 0) a.fill(fill, old.length);
+      a.set(old);
+      return a;
+    };
+    const hash = new Uint8Array(cap * INFO_HASH_LENGTH);
+    hash.set(this.hash);
+    this.hash = hash;
+    this.hcode = u32(this.hcode);
+    this.off4 = u32(this.off4);
+    this.len4 = u32(this.len4);
+    this.cls4 = u8(this.cls4, NO_RUN);
+    this.off6 = u32(this.off6);
+    this.len6 = u32(this.len6);
+    this.cls6 = u8(this.cls6, NO_RUN);
+    this.seeders = u32(this.seeders);
+    this.downloaded = u32(this.downloaded);
+    this.active = u32(this.active);
+    this.live = u8(this.live);
+    this.tcap = cap;
+  }
+
+  /** The torrent id for an info_hash, or -1. */
+  findTorrent(ih: Uint8Array, ihOff: number): number {
+    return this.probeTorrent(ih, ihOff, keyedHash(ih, ihOff, INFO_HASH_LENGTH, 0));
+  }
+
+  private lastTorrentProbe = 0;
+  private probeTorrent(ih: Uint8Array, ihOff: number, h: number): number {
+    const mask = this.tmask;
+    const tindex = this.tindex;
+    const hash = this.hash;
+    let i = h & mask;
+    for (;;) {
+      const t = tindex[i]!;
+      if (t < 0) {
+        this.lastTorrentProbe = i;
+        return -1;
+      }
+      if (this.hcode[t] === h) {
+        const base = t * INFO_HASH_LENGTH;
+        let j = 0;
+        while (j < INFO_HASH_LENGTH && hash[base + j] === ih[ihOff + j]) j++;
+        if (j === INFO_HASH_LENGTH) return t;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  private reserveTorrentIndex(): void {
+    if ((this.torrentCount + 1) * 2 <= this.tindex.length) return;
+    const size = this.tindex.length * 2;
+    const tindex = new Int32Array(size).fill(-1);
+    const mask = size - 1;
+    for (let t = 0; t < this.ttop; t++) {
+      if (this.live[t] === 0) continue;
+      let i = this.hcode[t]! & mask;
+      while (tindex[i]! >= 0) i = (i + 1) & mask;
+      tindex[i] = t;
+    }
+    this.tindex = tindex;
+    this.tmask = mask;
+  }
+
+  private createTorrent(ih: Uint8Array, ihOff: number, h: number, indexSlot: number, now: number): number {
+    let t: number;
+    if (this.freeIdCount > 0) t = this.freeIds[--this.freeIdCount]!;
+    else {
+      if (this.ttop === this.tcap) this.growTorrents(this.ttop + 1);
+      t = this.ttop++;
+    }
+    this.hash.set(ih.subarray(ihOff, ihOff + INFO_HASH_LENGTH), t * INFO_HASH_LENGTH);
+    this.hcode[t] = h;
+    this.len4[t] = 0;
+    this.len6[t] = 0;
+    this.cls4[t] = NO_RUN;
+    this.cls6[t] = NO_RUN;
+    this.seeders[t] = 0;
+    this.downloaded[t] = 0;
+    this.active[t] = now;
+    this.live[t] = 1;
+    this.tindex[indexSlot] = t;
+    this.torrentCount++;
+    return t;
+  }
+
+  private deleteTorrent(t: number): void {
+    if (this.cls4[t] !== NO_RUN) this.v4.freeRun(this.off4[t]!, this.cls4[t]!);
+    if (this.cls6[t] !== NO_RUN) this.v6.freeRun(this.off6[t]!, this.cls6[t]!);
+    this.cls4[t] = NO_RUN;
+    this.cls6[t] = NO_RUN;
+    // Backward-shift deletion from the torrent index.
+    const tindex = this.tindex;
+    const mask = this.tmask;
+    let hole = this.hcode[t]! & mask;
+    while (tindex[hole] !== t) hole = (hole + 1) & mask;
+    let i = hole;
+    for (;;) {
+      i = (i + 1) & mask;
+      const q = tindex[i]!;
+      if (q < 0) break;
+      const home = this.hcode[q]! & mask;
+      if (((i - home) & mask) >= ((i - hole) & mask)) {
+        tindex[hole] = q;
+        hole = i;
+      }
+    }
+    tindex[hole] = -1;
+    this.live[t] = 0;
+    if (this.freeIdCount === this.freeIds.length) {
+      const bigger = new Int32Array(this.freeIds.length * 2);
+      bigger.set(this.freeIds);
+      this.freeIds = bigger;
+    }
+    this.freeIds[this.freeIdCount++] = t;
+    this.torrentCount--;
+  }
+
+  isLive(t: number): boolean {
+    return this.live[t] === 1;
+  }
+
+  // ---- announce -----------------------------------------------------------------------------
+
+  /**
+   * Record an announce and choose the peers to answer with.
+   *
+   * @param rec       the announcer's wire record (address + port), 6 bytes (family 4) or 18 (6)
+   * @param numwant   how many peers to return, already defaulted and capped by the caller
+   * @param bothFamilies  also return peers of the other family (HTTP: `peers` + `peers6`);
+   *                  UDP answers carry only the announcer's family
+   * Results are left in complete/incomplete/downloadedCount and `sel`.
+   */
+  announce(
+    ih: Uint8Array, ihOff: number,
+    family: 4 | 6, rec: Uint8Array, recOff: number,
+    peerId: Uint8Array, peerIdOff: number,
+    seeder: boolean, event: AnnounceEvent, numwant: number, bothFamilies: boolean, now: number,
+  ): AnnounceStatus {
+    const sel = this.sel;
+    sel.count4 = 0;
+    sel.count6 = 0;
+    const h = keyedHash(ih, ihOff, INFO_HASH_LENGTH, 0);
+    let t = this.probeTorrent(ih, ihOff, h);
+    if (t < 0) {
+      if (event === EVENT_STOPPED) {
+        this.complete = this.incomplete = this.downloadedCount = 0;
+        return ANNOUNCE_OK;
+      }
+      if (this.torrentCount >= this.limits.maxTorrents) return ANNOUNCE_TOO_MANY_TORRENTS;
+      // Growing the index moves every entry: probe again for the insertion slot afterwards.
+      if ((this.torrentCount + 1) * 2 > this.tindex.length) {
+        this.reserveTorrentIndex();
+        this.probeTorrent(ih, ihOff, h);
+      }
+      t = this.createTorrent(ih, ihOff, h, this.lastTorrentProbe, now);
+    }
+    this.active[t] = now;
+
+    const arena = family === 4 ? this.v4 : this.v6;
+    arena.reserveIndex();
+    let p = arena.find(t, rec, recOff);
+    const indexSlot = arena.lastProbe;
+
+    if (event === EVENT_STOPPED) {
+      if (p >= 0) this.removePeer(t, family, p);
+      this.setCounts(t);
+      if (this.len4[t]! + this.len6[t]! === 0 && this.downloaded[t] === 0) this.deleteTorrent(t);
+      return ANNOUNCE_OK;
+    }
+
+    if (p < 0 && this.peerCount >= this.limits.maxPeers) {
+      this.setCounts(t);
+      return ANNOUNCE_TOO_MANY_PEERS;
+    }
+
+    // Choose the answer. An existing announcer is moved to the end of its run and excluded.
+    let runOff = family === 4 ? this.off4[t]! : this.off6[t]!;
+    let runLen = family === 4 ? this.len4[t]! : this.len6[t]!;
+    if (p >= 0) {
+      const last = runOff + runLen - 1;
+      if (p !== last) {
+        arena.swapSlots(p, last);
+        p = last;
+      }
+      runLen--;
+    }
+    let want = numwant;
+    const mine = runLen < want ? runLen : want;
+    const start = mine > 0 && runLen > mine ? Math.floor(Math.random() * runLen) : 0;
+    want -= mine;
+    if (family === 4) {
+      sel.start4 = start; sel.count4 = mine; sel.runOff4 = runOff; sel.runLen4 = runLen;
+    } else {
+      sel.start6 = start; sel.count6 = mine; sel.runOff6 = runOff; sel.runLen6 = runLen;
+    }
+    if (bothFamilies && want > 0) {
+      const oLen = family === 4 ? this.len6[t]! : this.len4[t]!;
+      const oOff = family === 4 ? this.off6[t]! : this.off4[t]!;
+      const theirs = oLen < want ? oLen : want;
+      const oStart = theirs > 0 && oLen > theirs ? Math.floor(Math.random() * oLen) : 0;
+      if (family === 4) {
+        sel.start6 = oStart; sel.count6 = theirs; sel.runOff6 = oOff; sel.runLen6 = oLen;
+      } else {
+        sel.start4 = oStart; sel.count4 = theirs; sel.runOff4 = oOff; sel.runLen4 = oLen;
+      }
+    }
+
+    // Insert or update the announcer.
+    if (p < 0) {
+      p = this.appendPeer(t, family, arena, rec, recOff);
+      arena.insertIndexAt(indexSlot, p);
+      arena.flags[p] = 0;
+      // appendPeer may have moved the run (growth): the selection must follow it.
+      if (family === 4) sel.runOff4 = this.off4[t]!;
+      else sel.runOff6 = this.off6[t]!;
+    }
+    arena.peerId.set(peerId.subarray(peerIdOff, peerIdOff + PEER_ID_LENGTH), p * PEER_ID_LENGTH);
+    arena.seen[p] = now;
+    let f = arena.flags[p]!;
+    if (seeder !== ((f & FLAG_SEEDER) !== 0)) {
+      if (seeder) {
+        this.seeders[t]!++;
+        f |= FLAG_SEEDER;
+      } else {
+        this.seeders[t]!--;
+        f &= ~FLAG_SEEDER;
+      }
+    }
+    if (event === EVENT_COMPLETED && (f & FLAG_COUNTED) === 0) {
+      f |= FLAG_COUNTED;
+      this.downloaded[t]!++;
+    }
+    arena.flags[p] = f;
+    this.setCounts(t);
+    return ANNOUNCE_OK;
+  }
+
+  private setCounts(t: number): void {
+    const s = this.seeders[t]!;
+    this.complete = s;
+    this.incomplete = this.len4[t]! + this.len6[t]! - s;
+    this.downloadedCount = this.downloaded[t]!;
+  }
+
+  /** Append a new peer to torrent t's run of `family` (growing the run); returns its slot. */
+  private appendPeer(t: number, family: 4 | 6, arena: PeerArena, rec: Uint8Array, recOff: number): number {
+    const clsCol = family === 4 ? this.cls4 : this.cls6;
+    const offCol = family === 4 ? this.off4 : this.off6;
+    const lenCol = family === 4 ? this.len4 : this.len6;
+    const cls = clsCol[t]!;
+    const len = lenCol[t]!;
+    if (cls === NO_RUN) {
+      offCol[t] = arena.allocRun(0);
+      clsCol[t] = 0;
+    } else if (len === 1 << cls) {
+      if (cls >= MAX_CLASS) throw new Error("swarm larger than the largest size class");
+      this.moveRun(t, arena, offCol, clsCol, len, cls + 1);
+    }
+    const p = offCol[t]! + len;
+    arena.rec.set(rec.subarray(recOff, recOff + arena.stride), p * arena.stride);
+    arena.owner[p] = t;
+    lenCol[t] = len + 1;
+    arena.count++;
+    return p;
+  }
+
+  /** Move torrent t's run to a fresh run of class `cls`, keeping its `len` peers. */
+  private moveRun(t: number, arena: PeerArena, offCol: Uint32Array, clsCol: Uint8Array, len: number, cls: number): void {
+    const oldOff = offCol[t]!;
+    const oldCls = clsCol[t]!;
+    const newOff = arena.allocRun(cls); // may grow the arena's columns: read them afterwards
+    for (let i = 0; i < len; i++) arena.moveSlot(oldOff + i, newOff + i);
+    arena.freeRun(oldOff, oldCls);
+    offCol[t] = newOff;
+    clsCol[t] = cls;
+  }
+
+  /** Remove the peer in slot p of torrent t: swap the run's last peer into its place. */
+  private removePeer(t: number, family: 4 | 6, p: number): void {
+    const arena = family === 4 ? this.v4 : this.v6;
+    const offCol = family === 4 ? this.off4 : this.off6;
+    const lenCol = family === 4 ? this.len4 : this.len6;
+    const clsCol = family === 4 ? this.cls4 : this.cls6;
+    if ((arena.flags[p]! & FLAG_SEEDER) !== 0) this.seeders[t]!--;
+    arena.unindex(p);
+    const off = offCol[t]!;
+    const len = lenCol[t]! - 1;
+    const last = off + len;
+    if (p !== last) arena.moveSlot(last, p);
+    else arena.owner[p] = NO_OWNER;
+    lenCol[t] = len;
+    arena.count--;
+    const cls = clsCol[t]!;
+    if (len === 0) {
+      arena.freeRun(off, cls);
+      clsCol[t] = NO_RUN;
+    } else if (cls >= 2 && len <= 1 << (cls - 2)) {
+      // A quarter full: halve, so a swarm that shrank does not pin a large run.
+      this.moveRun(t, arena, offCol, clsCol, len, cls - 1);
+    }
+  }
+
+  // ---- answers --------------------------------------------------------------------------------
+
+  /**
+   * Copy the selected peers of `family` (compact wire records) into out at off; returns the new
+   * offset. At most two copies: the window wraps once.
+   */
+  writeCompact(family: 4 | 6, out: Uint8Array, off: number): number {
+    const sel = this.sel;
+    const arena = family === 4 ? this.v4 : this.v6;
+    const count = family === 4 ? sel.count4 : sel.count6;
+    if (count === 0) return off;
+    const start = family === 4 ? sel.start4 : sel.start6;
+    const runOff = family === 4 ? sel.runOff4 : sel.runOff6;
+    const runLen = family === 4 ? sel.runLen4 : sel.runLen6;
+    const s = arena.stride;
+    const first = Math.min(count, runLen - start);
+    const a = (runOff + start) * s;
+    out.set(arena.rec.subarray(a, a + first * s), off);
+    off += first * s;
+    if (first < count) {
+      const rest = count - first;
+      out.set(arena.rec.subarray(runOff * s, (runOff + rest) * s), off);
+      off += rest * s;
+    }
+    return off;
+  }
+
+  /** The arena slot of the k-th selected peer of `family` (for compact=0 answers). */
+  selectedSlot(family: 4 | 6, k: number): number {
+    const sel = this.sel;
+    if (family === 4) return sel.runOff4 + ((sel.start4 + k) % sel.runLen4);
+    return sel.runOff6 + ((sel.start6 + k) % sel.runLen6);
+  }
+
+  // ---- scrape ---------------------------------------------------------------------------------
+
+  /** Seeders / leechers / downloaded of torrent t (t from findTorrent). */
+  leechersOf(t: number): number {
+    return this.len4[t]! + this.len6[t]! - this.seeders[t]!;
+  }
+
+  /** Live torrent ids, for full scrape and stats walks (allocates: not a hot path). */
+  liveTorrents(): Uint32Array {
+    const ids = new Uint32Array(this.torrentCount);
+    let n = 0;
+    for (let t = 0; t < this.ttop; t++) if (this.live[t] === 1) ids[n++] = t;
+    return ids;
+  }
+
+  // ---- sweep ----------------------------------------------------------------------------------
+
+  /**
+   * Sweep up to `budget` torrent ids from where the last slice stopped: remove peers not seen
+   * for limits.peerTimeout, free torrents with no peers (once their downloaded count has been
+   * kept for limits.torrentRetention). Returns true when this slice finished a full cycle (then
+   * lastSweep holds the cycle's report). Bounded work per call keeps the event loop responsive.
+   */
+  sweepSlice(now: number, budget: number): boolean {
+    const t0 = performance.now();
+    const peerDeadline = now - this.limits.peerTimeout;
+    const torrentDeadline = now - this.limits.torrentRetention;
+    let t = this.sweepCursor;
+    const end = Math.min(this.ttop, t + budget);
+    for (; t < end; t++) {
+      if (this.live[t] === 0) continue;
+      this.expireRun(t, 4, peerDeadline);
+      this.expireRun(t, 6, peerDeadline);
+      const n = this.len4[t]! + this.len6[t]!;
+      if (n > this.cycleMaxPeers) this.cycleMaxPeers = n;
+      if (n === 0 && (this.downloaded[t] === 0 || this.active[t]! < torrentDeadline)) {
+        this.deleteTorrent(t);
+        this.cycleRemovedTorrents++;
+      }
+    }
+    this.cycleMicros += (performance.now() - t0) * 1000;
+    if (t < this.ttop) {
+      this.sweepCursor = t;
+      return false;
+    }
+    this.sweepCursor = 0;
+    // Ids freed at the top can be given back: shrink ttop past trailing dead ids is not done,
+    // they are reused from the free stack instead.
+    this.lastSweep = {
+      removedPeers: this.cycleRemovedPeers,
+      removedTorrents: this.cycleRemovedTorrents,
+      maxPeers: this.cycleMaxPeers,
+      micros: Math.round(this.cycleMicros),
+    };
+    this.cycleRemovedPeers = this.cycleRemovedTorrents = this.cycleMaxPeers = this.cycleMicros = 0;
+    return true;
+  }
+
+  private expireRun(t: number, family: 4 | 6, deadline: number): void {
+    const arena = family === 4 ? this.v4 : this.v6;
+    const len = family === 4 ? this.len4[t]! : this.len6[t]!;
+    if (len === 0) return;
+    // Walk from the end: a removal swaps the run's last peer (already checked) into the hole.
+    for (let k = len - 1; k >= 0; k--) {
+      const off = family === 4 ? this.off4[t]! : this.off6[t]!; // a shrink may move the run
+      const p = off + k;
+      if (arena.seen[p]! < deadline) {
+        this.removePeer(t, family, p);
+        this.cycleRemovedPeers++;
+      }
+    }
+  }
+
+  /** Seeders across all torrents (a walk over the torrent columns: for /stats, not per request). */
+  countSeeders(): number {
+    let s = 0;
+    for (let t = 0; t < this.ttop; t++) if (this.live[t] === 1) s += this.seeders[t]!;
+    return s;
+  }
+
+  /** Bytes held in typed arrays (torrent columns + both arenas). */
+  bytes(): number {
+    return this.tcap * (INFO_HASH_LENGTH + 4 * 8 + 3) + this.tindex.byteLength + this.freeIds.byteLength
+      + this.v4.bytes() + this.v6.bytes();
+  }
+}

@@ -1,0 +1,223 @@
+import { describe, expect, test } from "bun:test";
+import { EVENT_COMPLETED, EVENT_NONE, EVENT_STARTED, EVENT_STOPPED } from "../src/protocol/events.ts";
+import { ANNOUNCE_OK, ANNOUNCE_TOO_MANY_PEERS, ANNOUNCE_TOO_MANY_TORRENTS, SwarmStore } from "../src/swarm/swarm-store.ts";
+
+const limits = { maxTorrents: 1_000_000, maxPeers: 10_000_000, peerTimeout: 100, torrentRetention: 1000 };
+
+function ih(n: number): Uint8Array {
+  const b = new Uint8Array(20);
+  new DataView(b.buffer).setUint32(0, n);
+  b[19] = 0xab;
+  return b;
+}
+function rec4(n: number, port = 6881): Uint8Array {
+  return new Uint8Array([10, (n >> 16) & 255, (n >> 8) & 255, n & 255, port >> 8, port & 255]);
+}
+function rec6(n: number, port = 6881): Uint8Array {
+  const b = new Uint8Array(18);
+  b[0] = 0x20; b[1] = 0x01;
+  b[13] = (n >> 16) & 255; b[14] = (n >> 8) & 255; b[15] = n & 255;
+  b[16] = port >> 8; b[17] = port & 255;
+  return b;
+}
+const PID = new Uint8Array(20).fill(0x2d);
+
+function announce(s: SwarmStore, t: number, peer: number, opts: { seeder?: boolean; event?: 0 | 1 | 2 | 3 | 4; numwant?: number; now?: number; family?: 4 | 6; both?: boolean } = {}) {
+  const fam = opts.family ?? 4;
+  const r = fam === 4 ? rec4(peer) : rec6(peer);
+  return s.announce(ih(t), 0, fam, r, 0, PID, 0, opts.seeder ?? false, opts.event ?? EVENT_NONE, opts.numwant ?? 50, opts.both ?? false, opts.now ?? 1);
+}
+function answered(s: SwarmStore, fam: 4 | 6): string[] {
+  const out = new Uint8Array(20000);
+  const n = s.writeCompact(fam, out, 0);
+  const stride = fam === 4 ? 6 : 18;
+  const list: string[] = [];
+  for (let o = 0; o < n; o += stride) list.push(Buffer.from(out.subarray(o, o + stride)).toString("hex"));
+  return list;
+}
+
+describe("SwarmStore", () => {
+  test("counts seeders and leechers, and moves a peer between them", () => {
+    const s = new SwarmStore(limits);
+    announce(s, 1, 1, { event: EVENT_STARTED });
+    announce(s, 1, 2, { seeder: true });
+    expect([s.complete, s.incomplete]).toEqual([1, 1]);
+    announce(s, 1, 1, { seeder: true, event: EVENT_COMPLETED });
+    expect([s.complete, s.incomplete, s.downloadedCount]).toEqual([2, 0, 1]);
+    announce(s, 1, 2, { seeder: false });
+    expect([s.complete, s.incomplete]).toEqual([1, 1]);
+  });
+
+  test("completed counts once per peer", () => {
+    const s = new SwarmStore(limits);
+    announce(s, 1, 1, { event: EVENT_COMPLETED, seeder: true });
+    announce(s, 1, 1, { event: EVENT_COMPLETED, seeder: true });
+    announce(s, 1, 2, { event: EVENT_COMPLETED, seeder: true });
+    expect(s.downloadedCount).toBe(2);
+  });
+
+  test("stopped removes the peer; an unknown torrent is not created by stopped", () => {
+    const s = new SwarmStore(limits);
+    announce(s, 1, 1);
+    announce(s, 1, 2);
+    announce(s, 1, 1, { event: EVENT_STOPPED });
+    expect([s.complete, s.incomplete]).toEqual([0, 1]);
+    expect(s.peerCount).toBe(1);
+    announce(s, 9, 1, { event: EVENT_STOPPED });
+    expect(s.findTorrent(ih(9), 0)).toBe(-1);
+    announce(s, 1, 2, { event: EVENT_STOPPED });
+    expect(s.torrentCount).toBe(0); // no peers and nothing downloaded: freed at once
+  });
+
+  test("a peer never gets itself back and sees the others", () => {
+    const s = new SwarmStore(limits);
+    for (let p = 0; p < 5; p++) announce(s, 1, p);
+    for (let p = 0; p < 5; p++) {
+      announce(s, 1, p);
+      const got = answered(s, 4);
+      expect(got).toHaveLength(4);
+      expect(got).not.toContain(Buffer.from(rec4(p)).toString("hex"));
+      expect(new Set(got).size).toBe(4);
+    }
+  });
+
+  test("numwant bounds the answer; the window wraps without duplicates", () => {
+    const s = new SwarmStore(limits);
+    for (let p = 0; p < 40; p++) announce(s, 1, p);
+    for (let i = 0; i < 50; i++) {
+      announce(s, 1, 1000, { numwant: 7 });
+      const got = answered(s, 4);
+      expect(got).toHaveLength(7);
+      expect(new Set(got).size).toBe(7);
+    }
+  });
+
+  test("identity is (address, port): the same address on another port is another peer", () => {
+    const s = new SwarmStore(limits);
+    s.announce(ih(1), 0, 4, rec4(1, 1000), 0, PID, 0, false, 0, 50, false, 1);
+    s.announce(ih(1), 0, 4, rec4(1, 1001), 0, PID, 0, false, 0, 50, false, 1);
+    expect(s.incomplete).toBe(2);
+    s.announce(ih(1), 0, 4, rec4(1, 1001), 0, PID, 0, false, 0, 50, false, 1);
+    expect(s.incomplete).toBe(2);
+  });
+
+  test("IPv4 and IPv6 peers live apart; bothFamilies returns both", () => {
+    const s = new SwarmStore(limits);
+    announce(s, 1, 1, { family: 4 });
+    announce(s, 1, 2, { family: 6 });
+    announce(s, 1, 3, { family: 4, both: false });
+    expect(answered(s, 4)).toHaveLength(1);
+    expect(answered(s, 6)).toHaveLength(0);
+    announce(s, 1, 3, { family: 4, both: true });
+    expect(answered(s, 4)).toHaveLength(1);
+    expect(answered(s, 6)).toEqual([Buffer.from(rec6(2)).toString("hex")]);
+    expect(s.complete + s.incomplete).toBe(3);
+  });
+
+  test("sweep expires silent peers and frees empty torrents after retention", () => {
+    const s = new SwarmStore(limits);
+    announce(s, 1, 1, { now: 10 });
+    announce(s, 1, 2, { now: 10, event: EVENT_COMPLETED, seeder: true });
+    announce(s, 2, 3, { now: 10 });
+    announce(s, 1, 4, { now: 150 });
+    while (!s.sweepSlice(160, 1)) { /* slices of one torrent */ }
+    expect(s.lastSweep.removedPeers).toBe(3);
+    expect(s.lastSweep.removedTorrents).toBe(1); // torrent 2: empty, nothing downloaded
+    expect(s.peerCount).toBe(1);
+    // torrent 1 keeps its downloaded count after emptying, until retention passes.
+    announce(s, 1, 4, { now: 150, event: EVENT_STOPPED });
+    s.sweepSlice(200, 100);
+    const t = s.findTorrent(ih(1), 0);
+    expect(t).toBeGreaterThanOrEqual(0);
+    expect(s.downloaded[t]).toBe(1);
+    s.sweepSlice(150 + 1001, 100);
+    expect(s.findTorrent(ih(1), 0)).toBe(-1);
+    expect(s.torrentCount).toBe(0);
+  });
+
+  test("freed runs are reused instead of growing the arena", () => {
+    const s = new SwarmStore(limits);
+    for (let t = 0; t < 100; t++) for (let p = 0; p < 3; p++) announce(s, t, p);
+    const top = s.v4.top;
+    for (let t = 0; t < 100; t++) for (let p = 0; p < 3; p++) announce(s, t, p, { event: EVENT_STOPPED });
+    expect(s.peerCount).toBe(0);
+    for (let t = 100; t < 200; t++) for (let p = 0; p < 3; p++) announce(s, t, p);
+    expect(s.v4.top).toBe(top);
+  });
+
+  test("limits refuse newcomers cleanly", () => {
+    const s = new SwarmStore({ ...limits, maxTorrents: 2, maxPeers: 3 });
+    expect(announce(s, 1, 1)).toBe(ANNOUNCE_OK);
+    expect(announce(s, 2, 1)).toBe(ANNOUNCE_OK);
+    expect(announce(s, 3, 1)).toBe(ANNOUNCE_TOO_MANY_TORRENTS);
+    expect(announce(s, 1, 2)).toBe(ANNOUNCE_OK);
+    expect(announce(s, 1, 3)).toBe(ANNOUNCE_TOO_MANY_PEERS);
+    expect(announce(s, 1, 1)).toBe(ANNOUNCE_OK); // a known peer still re-announces
+  });
+
+  test("a 100k-peer swarm: every peer found again, answers valid", () => {
+    const s = new SwarmStore(limits);
+    const N = 100_000;
+    for (let p = 0; p < N; p++) announce(s, 7, p, { seeder: p % 2 === 0 });
+    expect(s.peerCount).toBe(N);
+    expect([s.complete, s.incomplete]).toEqual([N / 2, N / 2]);
+    for (let p = 0; p < N; p += 997) {
+      announce(s, 7, p, { seeder: p % 2 === 0, numwant: 200 });
+      const got = answered(s, 4);
+      expect(got).toHaveLength(200);
+      expect(got).not.toContain(Buffer.from(rec4(p)).toString("hex"));
+    }
+    expect(s.peerCount).toBe(N);
+    for (let p = 0; p < N; p += 2) announce(s, 7, p, { event: EVENT_STOPPED });
+    expect([s.complete, s.incomplete]).toEqual([0, N / 2]);
+  });
+
+  test("matches a simple model under random operations", () => {
+    // Reference model: Map<torrent, Map<peer, {seeder}>>; the store must agree on every count.
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const s = new SwarmStore({ ...limits, peerTimeout: 50 });
+    const model = new Map<number, Map<string, { seeder: boolean; seen: number }>>();
+    let now = 1;
+    for (let i = 0; i < 60_000; i++) {
+      if (i % 500 === 0) now += 7;
+      const t = rnd(40);
+      const fam: 4 | 6 = rnd(4) === 0 ? 6 : 4;
+      const peer = rnd(60);
+      const key = `${fam}:${peer}`;
+      const op = rnd(10);
+      const swarm = model.get(t) ?? new Map();
+      if (op === 0) {
+        announce(s, t, peer, { family: fam, event: EVENT_STOPPED, now });
+        swarm.delete(key);
+      } else {
+        const seeder = rnd(3) === 0;
+        announce(s, t, peer, { family: fam, seeder, now, numwant: rnd(30), both: rnd(2) === 0 });
+        swarm.set(key, { seeder, seen: now });
+        // the answer must not contain the announcer
+        const me = Buffer.from(fam === 4 ? rec4(peer) : rec6(peer)).toString("hex");
+        expect(answered(s, fam)).not.toContain(me);
+      }
+      model.set(t, swarm);
+      if (i % 3000 === 0) {
+        while (!s.sweepSlice(now, 7)) { /* whole cycle */ }
+        for (const sw of model.values()) for (const [k, v] of sw) if (v.seen < now - 50) sw.delete(k);
+      }
+      let seeders = 0;
+      for (const v of swarm.values()) if (v.seeder) seeders++;
+      if (op !== 0 || s.findTorrent(ih(t), 0) >= 0) {
+        const tid = s.findTorrent(ih(t), 0);
+        if (swarm.size === 0) continue;
+        expect(tid).toBeGreaterThanOrEqual(0);
+        expect(s.seeders[tid]).toBe(seeders);
+        expect(s.leechersOf(tid)).toBe(swarm.size - seeders);
+      }
+    }
+    let total = 0;
+    for (const sw of model.values()) total += sw.size;
+    expect(s.peerCount).toBe(total);
+  });
+});
