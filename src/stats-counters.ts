@@ -1,0 +1,40 @@
+/**
+ * The tracker's counters: one Float64Array (exact integers up to 2^53), indexed by the constants
+ * below. Servers bump them on the hot path (`counters[C.httpAnnounces]++` costs one store);
+ * /stats and /metrics read them. Add a counter by adding a name to COUNTER_NAMES.
+ */
+export const COUNTER_NAMES = [
+  "httpRequests",
+  "http200",
+  "http400",
+  "http403",
+  "http404",
+  "http405",
+  "http500",
+  "httpBytesIn",
+  "httpBytesOut",
+  "httpAnnounces",
+  "httpScrapes",
+  "httpFullScrapes",
+  "httpFailures",
+  "udpPacketsIn",
+  "udpBytesIn",
+  "udpBytesOut",
+  "udpConnects",
+  "udpAnnounces",
+  "udpScrapes",
+  "udpErrorsSent",
+  "udpDropped",
+  "udpBadConnectionId",
+  "udpSendErrors",
+  "udpIcmpErrors",
+] as const;
+
+export type CounterName = (typeof COUNTER_NAMES)[number];
+
+/** Counter indexes by name: C.httpAnnounces === 9 etc. */
+export const C = Object.fromEntries(COUNTER_NAMES.map((n, i) => [n, i])) as { readonly [K in CounterName]: number };
+
+export function newCounters(): Float64Array {
+  return new Float64Array(COUNTER_NAMES.length);
+}
