@@ -74,11 +74,10 @@ export function createHttpHandler(core: TrackerCore, opts: HttpHandlerOptions = 
 
   function clientAddress(req: Request, server: Server<undefined>): string | null {
     if (proxyHeader !== "") {
+      // The proxy we trust appends the address it saw: take the LAST entry. Entries before it
+      // were written by the client and can say anything.
       const h = req.headers.get(proxyHeader);
-      if (h !== null) {
-        const comma = h.indexOf(",");
-        return (comma < 0 ? h : h.slice(0, comma)).trim();
-      }
+      if (h !== null) return h.slice(h.lastIndexOf(",") + 1).trim();
     }
     return server.requestIP(req)?.address ?? null;
   }
