@@ -9,7 +9,7 @@
  * and Transmission report a bare "HTTP error" otherwise). They are counted in httpFailures.
  */
 import type { Server } from "bun";
-import { encodeAscii, writeBytes, writeFailure, writeFailureRetryIn, writeInt, writeRaw, writeUint } from "../protocol/bencode.ts";
+import { encodeAscii, writeAscii, writeBytes, writeFailure, writeFailureRetryIn, writeInt, writeRaw, writeUint } from "../protocol/bencode.ts";
 import { formatAddress, parseAddress, writePort } from "../protocol/compact.ts";
 import { AnnounceQuery, parseAnnounceQuery, parseScrapeQuery, ScrapeQuery } from "../protocol/http-query.ts";
 import { C } from "../stats-counters.ts";
@@ -140,8 +140,7 @@ export function createHttpHandler(core: TrackerCore, opts: HttpHandlerOptions = 
     for (let k = 0; k < count; k++) {
       const p = store.selectedSlot(family, k);
       o = writeRaw(out, o, K_IP);
-      const ip = formatAddress(arena.rec, p * stride, family);
-      o = writeBytes(out, o, encodeLatin(ip), 0, ip.length);
+      o = writeAscii(out, o, formatAddress(arena.rec, p * stride, family));
       if (!query.noPeerId) {
         o = writeRaw(out, o, K_PEER_ID);
         o = writeBytes(out, o, arena.peerId, p * 20, p * 20 + 20);
@@ -152,12 +151,6 @@ export function createHttpHandler(core: TrackerCore, opts: HttpHandlerOptions = 
       out[o++] = CH_E;
     }
     return o;
-  }
-
-  const ipBytes = new Uint8Array(64);
-  function encodeLatin(s: string): Uint8Array {
-    for (let i = 0; i < s.length; i++) ipBytes[i] = s.charCodeAt(i);
-    return ipBytes;
   }
 
   function scrapeAnswer(req: Request, url: string, qs: number): Response {

@@ -1,10 +1,11 @@
 /**
  * Test support: a minimal BEP 15 client over a real UDP socket, with bounded waits.
  */
+import type { udp } from "bun";
 export class UdpClient {
   private waiting: ((b: Buffer) => void) | null = null;
   private inbox: Buffer[] = [];
-  private constructor(private sock: Awaited<ReturnType<typeof Bun.udpSocket<"buffer">>>, readonly target: { host: string; port: number }) {}
+  private constructor(private sock: udp.Socket<"buffer">, readonly target: { host: string; port: number }) {}
 
   static async open(host: string, port: number, bindHost = host.includes(":") ? "::1" : "127.0.0.1"): Promise<UdpClient> {
     let client: UdpClient | null = null;
