@@ -168,8 +168,30 @@ describe("SwarmStore", () => {
       expect(got).not.toContain(Buffer.from(rec4(p)).toString("hex"));
     }
     expect(s.peerCount).toBe(N);
+    expect(s.verify()).toBeNull();
     for (let p = 0; p < N; p += 2) announce(s, 7, p, { event: EVENT_STOPPED });
+    expect(s.verify()).toBeNull();
     expect([s.complete, s.incomplete]).toEqual([0, N / 2]);
+  });
+
+  test("swarms crossing the indexing threshold both ways keep every peer findable", () => {
+    const s = new SwarmStore(limits);
+    for (let round = 0; round < 3; round++) {
+      for (let p = 0; p < 70; p++) {
+        announce(s, 1, p, { seeder: p % 5 === 0 });
+        expect(s.verify()).toBeNull();
+      }
+      // re-announcing never duplicates
+      for (let p = 0; p < 70; p++) announce(s, 1, p, { seeder: p % 5 === 0 });
+      expect(s.complete + s.incomplete).toBe(70);
+      for (let p = 0; p < 69; p++) {
+        announce(s, 1, p, { event: EVENT_STOPPED });
+        expect(s.verify()).toBeNull();
+      }
+      expect(s.complete + s.incomplete).toBe(1);
+      announce(s, 1, 69, { event: EVENT_STOPPED });
+    }
+    expect(s.v4.indexed).toBe(0);
   });
 
   test("matches a simple model under random operations", () => {
@@ -202,6 +224,7 @@ describe("SwarmStore", () => {
         expect(answered(s, fam)).not.toContain(me);
       }
       model.set(t, swarm);
+      if (i % 1000 === 0) expect(s.verify()).toBeNull();
       if (i % 3000 === 0) {
         while (!s.sweepSlice(now, 7)) { /* whole cycle */ }
         for (const sw of model.values()) for (const [k, v] of sw) if (v.seen < now - 50) sw.delete(k);

@@ -16,10 +16,14 @@
  * dense and an answer is at most two copies (a window that wraps once).
  *
  * The index. A peer is identified inside its torrent by (address, port) — never by peer_id,
- * which anyone can send. `index` is an open-addressing table (linear probing, load <= 1/2,
- * backward-shift deletion so there are no tombstones) mapping hash(torrent id, record) to the
- * peer's slot; an announce into a 100k-peer swarm probes the same short chain as into a 2-peer
- * one. When a peer moves (swap-removal, run growth) its index entry is rewritten in place.
+ * which anyone can send. Runs of fewer than 2^INDEX_MIN_CLASS slots are simply scanned: at most
+ * 8 records, one or two cache lines, cheaper than a hash and a random access into an index, and
+ * most torrents are that small (sc6's figure: 1.46 peers per torrent). Peers of larger runs are
+ * in `index`, an open-addressing table (linear probing, load <= 1/2, backward-shift deletion so
+ * there are no tombstones) mapping hash(torrent id, record) to the peer's slot, so an announce
+ * into a 100k-peer swarm costs about the same as into a 2-peer one. The swarm store decides
+ * which runs are indexed (by size class) and tells every method here whether the slot it
+ * touches is; when an indexed peer moves (swap-removal, run growth) its entry is rewritten.
  */
 import { keyedHash } from "./keyed-hash.ts";
 
@@ -29,6 +33,8 @@ export const FLAG_COUNTED = 2;
 export const PEER_ID_LENGTH = 20;
 /** Largest size class: 2^26 slots = 64M peers in one swarm, beyond any real torrent. */
 export const MAX_CLASS = 26;
+/** Runs of this size class and above (16+ slots) are indexed; smaller ones are scanned. */
+export const INDEX_MIN_CLASS = 4;
 
 export class PeerArena {
   readonly stride: number;
@@ -37,6 +43,8 @@ export class PeerArena {
   top = 0;
   /** Live peers in this family. */
   count = 0;
+  /** Entries in `index` (peers of indexed runs). */
+  indexed = 0;
 
   /**
    * Buffers, not plain Uint8Arrays, for `Buffer#copy`: a native copy into any Uint8Array that
@@ -129,8 +137,8 @@ export class PeerArena {
     this.capacity = cap;
   }
 
-  /** Copy every column of slot `from` to slot `to` and point the index at the new place. */
-  moveSlot(from: number, to: number): void {
+  /** Copy every column of slot `from` to slot `to` (and its index entry, if `indexed`). */
+  moveSlot(from: number, to: number, indexed: boolean): void {
     const s = this.stride;
     this.rec.copyWithin(to * s, from * s, from * s + s);
     this.peerId.copyWithin(to * PEER_ID_LENGTH, from * PEER_ID_LENGTH, from * PEER_ID_LENGTH + PEER_ID_LENGTH);
@@ -138,14 +146,14 @@ export class PeerArena {
     this.seen[to] = this.seen[from]!;
     this.flags[to] = this.flags[from]!;
     this.owner[from] = NO_OWNER;
-    this.repoint(from, to);
+    if (indexed) this.repoint(from, to);
   }
 
   /** Swap two live slots (columns and index entries). */
-  swapSlots(a: number, b: number): void {
+  swapSlots(a: number, b: number, indexed: boolean): void {
     // Find both index entries while the records are still where the index expects them.
-    const ia = this.findIndexSlotOf(a);
-    const ib = this.findIndexSlotOf(b);
+    const ia = indexed ? this.findIndexSlotOf(a) : 0;
+    const ib = indexed ? this.findIndexSlotOf(b) : 0;
     const s = this.stride;
     const rec = this.rec;
     for (let i = 0; i < s; i++) {
@@ -166,8 +174,10 @@ export class PeerArena {
     this.flags[a] = this.flags[b]!;
     this.flags[b] = t;
     // owner is the same torrent for both.
-    this.index[ia] = b;
-    this.index[ib] = a;
+    if (indexed) {
+      this.index[ia] = b;
+      this.index[ib] = a;
+    }
   }
 
   // ---- the (torrent, address, port) index ---------------------------------------------------
@@ -177,10 +187,27 @@ export class PeerArena {
   }
 
   /**
-   * Find the peer of torrent `tid` whose record equals key[keyOff .. +stride]. Returns its slot,
-   * or -1; in that case `lastProbe` is the empty index slot where it would be inserted.
+   * Find the peer of run [off, off+len) whose record equals key[keyOff .. +stride], by scanning
+   * (for runs that are not indexed). Returns its slot or -1.
    */
-  lastProbe = 0;
+  scan(off: number, len: number, key: Uint8Array, keyOff: number): number {
+    const s = this.stride;
+    const rec = this.rec;
+    const k0 = key[keyOff]!;
+    for (let p = off, end = off + len; p < end; p++) {
+      const base = p * s;
+      if (rec[base] !== k0) continue;
+      let j = 1;
+      while (j < s && rec[base + j] === key[keyOff + j]) j++;
+      if (j === s) return p;
+    }
+    return -1;
+  }
+
+  /**
+   * Find the peer of torrent `tid` whose record equals key[keyOff .. +stride] in the index.
+   * Returns its slot, or -1.
+   */
   find(tid: number, key: Uint8Array, keyOff: number): number {
     const s = this.stride;
     const rec = this.rec;
@@ -190,10 +217,7 @@ export class PeerArena {
     let i = keyedHash(key, keyOff, s, tid) & mask;
     for (;;) {
       const p = index[i]!;
-      if (p < 0) {
-        this.lastProbe = i;
-        return -1;
-      }
+      if (p < 0) return -1;
       if (owner[p] === tid) {
         const base = p * s;
         let j = 0;
@@ -204,26 +228,32 @@ export class PeerArena {
     }
   }
 
-  /** Make room so that one more insert keeps the load at or below 1/2. Call before find(). */
-  reserveIndex(): void {
-    if ((this.count + 1) * 2 <= this.index.length) return;
-    const size = this.index.length * 2;
-    const index = new Int32Array(size).fill(-1);
-    const mask = size - 1;
-    const owner = this.owner;
-    for (let p = 0; p < this.top; p++) {
-      if (owner[p] === NO_OWNER) continue;
-      let i = this.hashSlot(p) & mask;
-      while (index[i]! >= 0) i = (i + 1) & mask;
-      index[i] = p;
+  /**
+   * Add live slot `p` (record and owner written) to the index, doubling the index first if the
+   * load would pass 1/2. The old entries are re-inserted from the index itself, so the arena
+   * need not know which runs are indexed.
+   */
+  addToIndex(p: number): void {
+    if ((this.indexed + 1) * 2 > this.index.length) {
+      const old = this.index;
+      const size = old.length * 2;
+      const index = new Int32Array(size).fill(-1);
+      const mask = size - 1;
+      for (let k = 0; k < old.length; k++) {
+        const q = old[k]!;
+        if (q < 0) continue;
+        let i = this.hashSlot(q) & mask;
+        while (index[i]! >= 0) i = (i + 1) & mask;
+        index[i] = q;
+      }
+      this.index = index;
+      this.mask = mask;
     }
-    this.index = index;
-    this.mask = mask;
-  }
-
-  /** Record that slot `p` (already written) lives at index slot `lastProbe` from find(). */
-  insertIndexAt(indexSlot: number, p: number): void {
-    this.index[indexSlot] = p;
+    const mask = this.mask;
+    let i = this.hashSlot(p) & mask;
+    while (this.index[i]! >= 0) i = (i + 1) & mask;
+    this.index[i] = p;
+    this.indexed++;
   }
 
   private findIndexSlotOf(p: number): number {
@@ -259,6 +289,7 @@ export class PeerArena {
       }
     }
     index[hole] = -1;
+    this.indexed--;
   }
 
   /** Bytes held by this family's columns (for /stats and the memory benchmark). */

@@ -19,7 +19,7 @@
  */
 import { EVENT_COMPLETED, EVENT_STOPPED, type AnnounceEvent } from "../protocol/events.ts";
 import { keyedHash } from "./keyed-hash.ts";
-import { FLAG_COUNTED, FLAG_SEEDER, MAX_CLASS, NO_OWNER, PEER_ID_LENGTH, PeerArena } from "./peer-arena.ts";
+import { FLAG_COUNTED, FLAG_SEEDER, INDEX_MIN_CLASS, MAX_CLASS, NO_OWNER, PEER_ID_LENGTH, PeerArena } from "./peer-arena.ts";
 
 export const INFO_HASH_LENGTH = 20;
 const NO_RUN = 255;
@@ -281,9 +281,11 @@ export class SwarmStore {
     this.active[t] = now;
 
     const arena = family === 4 ? this.v4 : this.v6;
-    arena.reserveIndex();
-    let p = arena.find(t, rec, recOff);
-    const indexSlot = arena.lastProbe;
+    const cls = family === 4 ? this.cls4[t]! : this.cls6[t]!;
+    const indexed = cls !== NO_RUN && cls >= INDEX_MIN_CLASS;
+    let p = cls === NO_RUN ? -1
+      : indexed ? arena.find(t, rec, recOff)
+      : arena.scan(family === 4 ? this.off4[t]! : this.off6[t]!, family === 4 ? this.len4[t]! : this.len6[t]!, rec, recOff);
 
     if (event === EVENT_STOPPED) {
       if (p >= 0) this.removePeer(t, family, p);
@@ -303,7 +305,7 @@ export class SwarmStore {
     if (p >= 0) {
       const last = runOff + runLen - 1;
       if (p !== last) {
-        arena.swapSlots(p, last);
+        arena.swapSlots(p, last, indexed);
         p = last;
       }
       runLen--;
@@ -332,7 +334,6 @@ export class SwarmStore {
     // Insert or update the announcer.
     if (p < 0) {
       p = this.appendPeer(t, family, arena, rec, recOff);
-      arena.insertIndexAt(indexSlot, p);
       arena.flags[p] = 0;
       // appendPeer may have moved the run (growth): the selection must follow it.
       if (family === 4) sel.runOff4 = this.off4[t]!;
@@ -383,6 +384,7 @@ export class SwarmStore {
     const p = offCol[t]! + len;
     copyBytes(rec, recOff, arena.rec, p * arena.stride, arena.stride);
     arena.owner[p] = t;
+    if (clsCol[t]! >= INDEX_MIN_CLASS) arena.addToIndex(p);
     lenCol[t] = len + 1;
     arena.count++;
     return p;
@@ -392,8 +394,14 @@ export class SwarmStore {
   private moveRun(t: number, arena: PeerArena, offCol: Uint32Array, clsCol: Uint8Array, len: number, cls: number): void {
     const oldOff = offCol[t]!;
     const oldCls = clsCol[t]!;
+    const wasIndexed = oldCls >= INDEX_MIN_CLASS;
+    const willBeIndexed = cls >= INDEX_MIN_CLASS;
+    // Crossing the indexing threshold: take the peers out of the index at their old places, or
+    // put them in at their new ones.
+    if (wasIndexed && !willBeIndexed) for (let i = 0; i < len; i++) arena.unindex(oldOff + i);
     const newOff = arena.allocRun(cls); // may grow the arena's columns: read them afterwards
-    for (let i = 0; i < len; i++) arena.moveSlot(oldOff + i, newOff + i);
+    for (let i = 0; i < len; i++) arena.moveSlot(oldOff + i, newOff + i, wasIndexed && willBeIndexed);
+    if (willBeIndexed && !wasIndexed) for (let i = 0; i < len; i++) arena.addToIndex(newOff + i);
     arena.freeRun(oldOff, oldCls);
     offCol[t] = newOff;
     clsCol[t] = cls;
@@ -406,15 +414,16 @@ export class SwarmStore {
     const lenCol = family === 4 ? this.len4 : this.len6;
     const clsCol = family === 4 ? this.cls4 : this.cls6;
     if ((arena.flags[p]! & FLAG_SEEDER) !== 0) this.seeders[t]!--;
-    arena.unindex(p);
+    const cls = clsCol[t]!;
+    const indexed = cls >= INDEX_MIN_CLASS;
+    if (indexed) arena.unindex(p);
     const off = offCol[t]!;
     const len = lenCol[t]! - 1;
     const last = off + len;
-    if (p !== last) arena.moveSlot(last, p);
+    if (p !== last) arena.moveSlot(last, p, indexed);
     else arena.owner[p] = NO_OWNER;
     lenCol[t] = len;
     arena.count--;
-    const cls = clsCol[t]!;
     if (len === 0) {
       arena.freeRun(off, cls);
       clsCol[t] = NO_RUN;
@@ -524,6 +533,46 @@ export class SwarmStore {
         this.cycleRemovedPeers++;
       }
     }
+  }
+
+  /**
+   * Consistency check for tests: every live peer is found again by the path announce uses, the
+   * index holds exactly the peers of indexed runs, seeder counts match the flags. Returns a
+   * description of the first problem, or null.
+   */
+  verify(): string | null {
+    let indexed4 = 0;
+    let indexed6 = 0;
+    let peers4 = 0;
+    let peers6 = 0;
+    for (let t = 0; t < this.ttop; t++) {
+      if (this.live[t] === 0) continue;
+      if (this.findTorrent(this.hash, t * INFO_HASH_LENGTH) !== t) return `torrent ${t} not found by its hash`;
+      let seeders = 0;
+      for (const family of [4, 6] as const) {
+        const arena = family === 4 ? this.v4 : this.v6;
+        const cls = family === 4 ? this.cls4[t]! : this.cls6[t]!;
+        const off = family === 4 ? this.off4[t]! : this.off6[t]!;
+        const len = family === 4 ? this.len4[t]! : this.len6[t]!;
+        if (len === 0) continue;
+        if (cls === NO_RUN || len > 1 << cls) return `torrent ${t} run too small`;
+        const indexed = cls >= INDEX_MIN_CLASS;
+        for (let p = off; p < off + len; p++) {
+          if (arena.owner[p] !== t) return `slot ${p} owner ${arena.owner[p]} != ${t}`;
+          const found = indexed ? arena.find(t, arena.rec, p * arena.stride) : arena.scan(off, len, arena.rec, p * arena.stride);
+          if (found !== p) return `peer in slot ${p} of torrent ${t} found at ${found}`;
+          if ((arena.flags[p]! & FLAG_SEEDER) !== 0) seeders++;
+        }
+        if (family === 4) { peers4 += len; if (indexed) indexed4 += len; }
+        else { peers6 += len; if (indexed) indexed6 += len; }
+      }
+      if (seeders !== this.seeders[t]) return `torrent ${t}: ${seeders} seeder flags, count says ${this.seeders[t]}`;
+    }
+    if (peers4 !== this.v4.count || peers6 !== this.v6.count) return "peer counts disagree";
+    if (indexed4 !== this.v4.indexed || indexed6 !== this.v6.indexed) {
+      return `index holds ${this.v4.indexed}/${this.v6.indexed}, runs need ${indexed4}/${indexed6}`;
+    }
+    return null;
   }
 
   /** Seeders across all torrents (a walk over the torrent columns: for /stats, not per request). */
