@@ -28,6 +28,8 @@ export const COUNTER_NAMES = [
   "udpBadConnectionId",
   "udpSendErrors",
   "udpIcmpErrors",
+  /** Full scrape bodies actually rendered (the rest were served from the cache). */
+  "httpFullScrapeRenders",
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

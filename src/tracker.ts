@@ -8,6 +8,7 @@ import { nextInterval } from "./interval.ts";
 import { createHttpHandler, type HttpHandlerOptions } from "./server/http.ts";
 import { startUdpServer, type UdpServer } from "./server/udp.ts";
 import { C } from "./stats-counters.ts";
+import { createOperatorRoutes } from "./stats-page.ts";
 import { formatTerminalLine } from "./terminal-line.ts";
 import { nowSeconds, TrackerCore } from "./tracker-core.ts";
 
@@ -36,7 +37,9 @@ export interface TrackerHooks {
 export async function startTracker(config: Config, hooks: TrackerHooks = {}): Promise<Tracker> {
   const core = new TrackerCore(config);
   const log = hooks.log ?? ((line: string) => console.log(line));
-  const fetch = createHttpHandler(core, hooks.http?.(core) ?? {});
+  // Default routes: /stats, /metrics and (if configured) full scrape; `server` is read per request.
+  const operator = hooks.http ? null : createOperatorRoutes(core, () => server);
+  const fetch = createHttpHandler(core, hooks.http?.(core) ?? operator ?? {});
 
   let server: ReturnType<typeof Bun.serve> | null = null;
   let udp: UdpServer | null = null;
@@ -63,7 +66,10 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
       break;
     } catch (e) {
       server?.stop(true);
-      if (config.port !== 0 || attempt >= 5) throw e;
+      if (config.port !== 0 || attempt >= 5) {
+        operator?.close();
+        throw e;
+      }
     }
   }
 
@@ -126,6 +132,7 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
     async stop() {
       clearInterval(sweepTimer);
       clearInterval(stepTimer);
+      operator?.close();
       udp?.close();
       if (server) await server.stop(false);
     },

@@ -1,0 +1,270 @@
+/**
+ * Full scrape: the bencoded body (sorted, de-duplicated, right counts), gzip negotiation, the
+ * render cache (with a fake clock, then against the real tracker), and the failure reason the
+ * tracker answers when full scrape is off.
+ */
+import bencode from "bencode";
+import { describe, expect, test } from "bun:test";
+import { parseCommandLine } from "../src/config.ts";
+import type { Config } from "../src/config-types.ts";
+import { acceptsGzip, createFullScrape, renderFullScrape, sortByInfoHash } from "../src/full-scrape.ts";
+import { EVENT_COMPLETED, EVENT_NONE } from "../src/protocol/events.ts";
+import { C } from "../src/stats-counters.ts";
+import { startTracker, type Tracker } from "../src/tracker.ts";
+import { TrackerCore } from "../src/tracker-core.ts";
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+function config(args: string[]): Config {
+  const r = parseCommandLine(["0", "--quiet", "--host", "127.0.0.1", ...args], {});
+  if (r.kind !== "run") throw new Error(`bad test config: ${JSON.stringify(r)}`);
+  return r.config;
+}
+
+async function withTracker(args: string[], fn: (t: Tracker, base: string) => Promise<void>): Promise<void> {
+  const t = await startTracker(config(args));
+  try {
+    await fn(t, `http://127.0.0.1:${t.httpPort}`);
+  } finally {
+    await t.stop();
+  }
+}
+
+function pct(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += "%" + b.toString(16).padStart(2, "0");
+  return s;
+}
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b).toString("hex");
+}
+
+async function httpAnnounce(base: string, infoHash: Uint8Array, port: number, left: number): Promise<void> {
+  const peerId = new Uint8Array(20).fill(0x2d);
+  peerId[19] = port & 0xff;
+  const res = await fetch(
+    `${base}/announce?info_hash=${pct(infoHash)}&peer_id=${pct(peerId)}&port=${port}&uploaded=0&downloaded=0&left=${left}`,
+  );
+  const body = await res.text();
+  expect(body).not.toContain("failure reason");
+}
+
+/** GET /scrape; the body exactly as sent (no automatic decompression). */
+async function scrape(base: string, acceptEncoding: string): Promise<{ res: Response; body: Uint8Array<ArrayBuffer> }> {
+  const res = await fetch(`${base}/scrape`, { headers: { "Accept-Encoding": acceptEncoding }, decompress: false });
+  return { res, body: new Uint8Array(await res.arrayBuffer()) };
+}
+
+interface ScrapeEntry {
+  complete: number;
+  downloaded: number;
+  incomplete: number;
+}
+
+/** Decode a full-scrape body: [hex info_hash, entry] in the order they appear on the wire. */
+function decodeFiles(body: Uint8Array): [string, ScrapeEntry][] {
+  const d = bencode.decode(body) as { files: Record<string, ScrapeEntry> };
+  // npm bencode 4 decodes a dict key as UTF-8 text, or as hex when the bytes are not UTF-8.
+  // 20 bytes of UTF-8 are at most 20 characters, so a 40-character key is the hex form.
+  return Object.entries(d.files).map(([k, v]) => [k.length === 40 ? k : hex(new TextEncoder().encode(k)), v]);
+}
+
+/** Keys of the raw bencoded `files` dict, read straight off the wire (order preserved). */
+function wireKeys(body: Uint8Array): string[] {
+  const keys: string[] = [];
+  let o = "d5:filesd".length;
+  const text = Buffer.from(body).toString("latin1");
+  while (text[o] !== "e") {
+    expect(text.slice(o, o + 3)).toBe("20:");
+    keys.push(hex(body.subarray(o + 3, o + 23)));
+    o = text.indexOf("ee", o + 23) + 2; // each value is d..i..e..i..e..i..ee
+  }
+  return keys;
+}
+
+function announceDirect(core: TrackerCore, ih: Uint8Array, port: number, seeder: boolean, completed = false): void {
+  const rec = new Uint8Array([127, 0, 0, 1, port >> 8, port & 0xff]);
+  const status = core.store.announce(
+    ih, 0, 4, rec, 0, new Uint8Array(20), 0, seeder, completed ? EVENT_COMPLETED : EVENT_NONE, 50, true, 1000,
+  );
+  expect(status).toBe(0);
+}
+
+// ---- unit ------------------------------------------------------------------------------------------
+
+describe("acceptsGzip", () => {
+  test.each([
+    [null, false],
+    ["", false],
+    ["gzip", true],
+    ["GZip", true],
+    ["x-gzip", true],
+    ["gzip, deflate, br, zstd", true],
+    ["deflate, gzip;q=0.5", true],
+    ["gzip;q=0", false],
+    ["gzip; q=0.000", false],
+    ["br, gzip ; q=1.0", true],
+    ["*", false],
+    ["identity", false],
+    ["gzipx", false],
+  ])("%p -> %p", (header, want) => {
+    expect(acceptsGzip(header)).toBe(want);
+  });
+});
+
+describe("renderFullScrape", () => {
+  test("an empty tracker is an empty files dict", () => {
+    const core = new TrackerCore(config([]));
+    expect(Buffer.from(renderFullScrape(core.store)).toString()).toBe("d5:filesdee");
+  });
+
+  test("every torrent once, keys in raw byte order, counts from the store", () => {
+    const core = new TrackerCore(config([]));
+    const expected = new Map<string, ScrapeEntry>();
+    const ih = new Uint8Array(20);
+    // Random hashes, plus groups sharing their first 4 bytes (the sort's tie-break path) and
+    // hashes differing only in the last byte.
+    for (let i = 0; i < 3000; i++) {
+      crypto.getRandomValues(ih);
+      if (i % 10 < 4) ih.set([0x12, 0x34, 0x56, i % 10]);
+      if (i % 100 === 0) {
+        ih.fill(0x77, 0, 19);
+        ih[19] = i / 100;
+      }
+      if (expected.has(hex(ih))) continue; // a random repeat (practically never)
+      const seeders = i % 3;
+      const leechers = (i * 7) % 4 || (seeders === 0 ? 1 : 0); // every torrent has a peer
+      let port = 1;
+      for (let s = 0; s < seeders; s++) announceDirect(core, ih, port++, true, s === 0);
+      for (let l = 0; l < leechers; l++) announceDirect(core, ih, port++, false);
+      expected.set(hex(ih), { complete: seeders, downloaded: seeders > 0 ? 1 : 0, incomplete: leechers });
+    }
+    const body = renderFullScrape(core.store);
+    const keys = wireKeys(body);
+    expect(keys.length).toBe(core.store.torrentCount);
+    expect(keys).toEqual([...expected.keys()].sort());
+    expect(new Set(keys).size).toBe(keys.length);
+    const files = new Map(decodeFiles(body));
+    for (const [k, v] of expected) expect(files.get(k)).toEqual(v);
+  });
+
+  test("sortByInfoHash orders hashes that share a 4-byte prefix by the rest", () => {
+    const core = new TrackerCore(config([]));
+    const hashes = [
+      [0xff, 0, 0, 0, 1],
+      [0, 0, 0, 1, 0xff],
+      [0, 0, 0, 1, 0x00, 5],
+      [0, 0, 0, 1, 0x00, 4],
+      [0, 0, 0, 0],
+      [0xff, 0, 0, 0, 0],
+    ].map((p) => {
+      const h = new Uint8Array(20);
+      h.set(p);
+      return h;
+    });
+    hashes.forEach((h, i) => announceDirect(core, h, 1000 + i, false));
+    const sorted = sortByInfoHash(core.store, core.store.liveTorrents());
+    const got = [...sorted].map((t) => hex(core.store.hash.subarray(t * 20, t * 20 + 20)));
+    expect(got).toEqual(hashes.map(hex).sort());
+  });
+});
+
+describe("createFullScrape cache (fake clock)", () => {
+  function setup(cacheSeconds: number) {
+    const core = new TrackerCore(config(["--full-scrape", "--full-scrape-cache", String(cacheSeconds)]));
+    let now = 0;
+    const handler = createFullScrape(core, { now: () => now });
+    const get = async (ae = "identity") =>
+      new Uint8Array(await handler(new Request("http://tracker/scrape", { headers: { "Accept-Encoding": ae } })).arrayBuffer());
+    return { core, get, at: (t: number) => (now = t) };
+  }
+
+  test("one render per window; the next window sees new torrents", async () => {
+    const { core, get, at } = setup(30);
+    announceDirect(core, new Uint8Array(20).fill(1), 1, true);
+    const first = await get();
+    announceDirect(core, new Uint8Array(20).fill(2), 1, true);
+    at(29_999);
+    expect(await get()).toEqual(first);
+    expect(Bun.gunzipSync(await get("gzip"))).toEqual(first); // same window, gzipped once
+    expect(core.counters[C.httpFullScrapeRenders]).toBe(1);
+    at(30_000);
+    const next = await get();
+    expect(decodeFiles(next).length).toBe(2);
+    expect(core.counters[C.httpFullScrapeRenders]).toBe(2);
+    expect(core.counters[C.http200]).toBe(4);
+  });
+
+  test("fullScrapeCache 0 renders every time", async () => {
+    const { core, get } = setup(0);
+    await get();
+    await get();
+    expect(core.counters[C.httpFullScrapeRenders]).toBe(2);
+  });
+});
+
+// ---- integration ----------------------------------------------------------------------------------
+
+describe("against a running tracker", () => {
+  test("off (the default): /scrape without info_hash gets a bencoded failure reason", async () => {
+    await withTracker([], async (t, base) => {
+      const { res, body } = await scrape(base, "gzip");
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-encoding")).toBeNull();
+      const d = bencode.decode(body) as Record<string, Uint8Array>;
+      expect(new TextDecoder().decode(d["failure reason"])).toContain("full scrape is disabled");
+      expect(t.core.counters[C.httpFullScrapeRenders]).toBe(0);
+    });
+  });
+
+  test("on: plain and gzipped bodies list every torrent, sorted", async () => {
+    await withTracker(["--full-scrape"], async (t, base) => {
+      const hashes = [0xc3, 0x01, 0x7f, 0xfe].map((b) => new Uint8Array(20).fill(b));
+      let port = 7000;
+      for (const h of hashes) await httpAnnounce(base, h, port++, 10);
+      await httpAnnounce(base, hashes[0]!, port++, 0); // a seeder on 0xc3..
+
+      const plain = await scrape(base, "identity");
+      expect(plain.res.status).toBe(200);
+      expect(plain.res.headers.get("content-encoding")).toBeNull();
+      expect(wireKeys(plain.body)).toEqual(hashes.map(hex).sort());
+      const files = new Map(decodeFiles(plain.body));
+      expect(files.get(hex(hashes[0]!))).toEqual({ complete: 1, downloaded: 0, incomplete: 1 });
+      expect(files.get(hex(hashes[1]!))).toEqual({ complete: 0, downloaded: 0, incomplete: 1 });
+
+      const gz = await scrape(base, "gzip, deflate");
+      expect(gz.res.status).toBe(200);
+      expect(gz.res.headers.get("content-encoding")).toBe("gzip");
+      expect(gz.res.headers.get("vary")).toBe("Accept-Encoding");
+      expect(Bun.gunzipSync(gz.body)).toEqual(plain.body);
+      expect(t.core.counters[C.httpFullScrapes]).toBe(2);
+    });
+  });
+
+  test("a burst within the cache window costs one render and returns the same body", async () => {
+    await withTracker(["--full-scrape", "--full-scrape-cache", "600"], async (t, base) => {
+      await httpAnnounce(base, new Uint8Array(20).fill(0x10), 7001, 10);
+      const first = (await scrape(base, "identity")).body;
+      await httpAnnounce(base, new Uint8Array(20).fill(0x20), 7002, 10);
+      for (let i = 0; i < 5; i++) expect((await scrape(base, "identity")).body).toEqual(first);
+      expect(decodeFiles(first).length).toBe(1);
+      expect(t.core.counters[C.httpFullScrapeRenders]).toBe(1);
+    });
+  });
+
+  test("after the cache expires the new torrent appears", async () => {
+    await withTracker(["--full-scrape", "--full-scrape-cache", "1"], async (_t, base) => {
+      await httpAnnounce(base, new Uint8Array(20).fill(0x10), 7001, 10);
+      expect(decodeFiles((await scrape(base, "identity")).body).length).toBe(1);
+      await httpAnnounce(base, new Uint8Array(20).fill(0x20), 7002, 10);
+      // Bounded wait: the 1 s window must expire well within 5 s.
+      let seen = 0;
+      for (let i = 0; i < 25 && seen < 2; i++) {
+        await Bun.sleep(200);
+        seen = decodeFiles((await scrape(base, "identity")).body).length;
+      }
+      expect(seen).toBe(2);
+    });
+  });
+});
