@@ -4,7 +4,8 @@
  * Layout. Every peer occupies one arena slot `p`; its columns are
  *   rec[p*stride .. +stride]  the wire record: 4 (or 16) address bytes then the port, big-endian.
  *                             A compact answer is a straight copy of a range of this array.
- *   owner[p]                  the torrent id, or NO_OWNER when the slot is free
+ *   owner[p]                  the torrent id + 1, or NO_OWNER (0) when the slot is free: zero
+ *                             is what a freshly grown column holds, so growth writes nothing
  *   seen[p]                   last announce, seconds on the store's clock
  *   flags[p]                  FLAG_SEEDER | FLAG_COUNTED (its `completed` was counted)
  *   peerId[p*20 .. +20]       the client's peer_id (only read for compact=0 answers)
@@ -25,9 +26,10 @@
  * which runs are indexed (by size class) and tells every method here whether the slot it
  * touches is; when an indexed peer moves (swap-removal, run growth) its entry is rewritten.
  */
+import { growableBuffer, growBuffer } from "./growable.ts";
 import { keyedHash } from "./keyed-hash.ts";
 
-export const NO_OWNER = 0xffffffff;
+export const NO_OWNER = 0;
 export const FLAG_SEEDER = 1;
 export const FLAG_COUNTED = 2;
 export const PEER_ID_LENGTH = 20;
@@ -65,14 +67,29 @@ export class PeerArena {
   index: Int32Array;
   private mask: number;
 
-  constructor(stride: number, initialCapacity = 1024) {
+  private recBuf: ArrayBuffer;
+  private ownerBuf: ArrayBuffer;
+  private seenBuf: ArrayBuffer;
+  private flagsBuf: ArrayBuffer;
+  private peerIdBuf: ArrayBuffer;
+  /** Slots worth of address space to reserve per column (see growable.ts). */
+  private readonly reserveSlots: number;
+
+  constructor(stride: number, initialCapacity = 1024, reserveSlots = 1 << 20) {
     this.stride = stride;
     this.capacity = initialCapacity;
-    this.rec = Buffer.alloc(initialCapacity * stride);
-    this.owner = new Uint32Array(initialCapacity).fill(NO_OWNER);
-    this.seen = new Uint32Array(initialCapacity);
-    this.flags = new Uint8Array(initialCapacity);
-    this.peerId = Buffer.alloc(initialCapacity * PEER_ID_LENGTH);
+    this.reserveSlots = Math.max(reserveSlots, initialCapacity);
+    const r = this.reserveSlots;
+    this.recBuf = growableBuffer(initialCapacity * stride, r * stride);
+    this.ownerBuf = growableBuffer(initialCapacity * 4, r * 4);
+    this.seenBuf = growableBuffer(initialCapacity * 4, r * 4);
+    this.flagsBuf = growableBuffer(initialCapacity, r);
+    this.peerIdBuf = growableBuffer(initialCapacity * PEER_ID_LENGTH, r * PEER_ID_LENGTH);
+    this.rec = Buffer.from(this.recBuf);
+    this.owner = new Uint32Array(this.ownerBuf);
+    this.seen = new Uint32Array(this.seenBuf);
+    this.flags = new Uint8Array(this.flagsBuf);
+    this.peerId = Buffer.from(this.peerIdBuf);
     for (let c = 0; c <= MAX_CLASS; c++) this.freeRuns.push(new Int32Array(4));
     this.index = new Int32Array(2048).fill(-1);
     this.mask = 2047;
@@ -113,27 +130,24 @@ export class PeerArena {
 
   /**
    * Grow every column to hold at least `need` slots (x1.5: RSS matters more than the
-   * occasional copy, and untouched tail pages of a large typed array are not resident).
+   * occasional resize; pages past `top` are never written, so they are never resident).
    */
   private grow(need: number): void {
     let cap = this.capacity;
     while (cap < need) cap = Math.ceil(cap * 1.5) + 16;
+    const r = Math.max(this.reserveSlots, cap);
     const s = this.stride;
-    const rec = Buffer.alloc(cap * s);
-    this.rec.copy(rec, 0, 0, this.top * s);
-    const owner = new Uint32Array(cap).fill(NO_OWNER, this.top);
-    owner.set(this.owner.subarray(0, this.top));
-    const seen = new Uint32Array(cap);
-    seen.set(this.seen.subarray(0, this.top));
-    const flags = new Uint8Array(cap);
-    flags.set(this.flags.subarray(0, this.top));
-    const peerId = Buffer.alloc(cap * PEER_ID_LENGTH);
-    this.peerId.copy(peerId, 0, 0, this.top * PEER_ID_LENGTH);
-    this.rec = rec;
-    this.owner = owner;
-    this.seen = seen;
-    this.flags = flags;
-    this.peerId = peerId;
+    this.recBuf = growBuffer(this.recBuf, cap * s, r * s);
+    this.ownerBuf = growBuffer(this.ownerBuf, cap * 4, r * 4);
+    this.seenBuf = growBuffer(this.seenBuf, cap * 4, r * 4);
+    this.flagsBuf = growBuffer(this.flagsBuf, cap, r);
+    this.peerIdBuf = growBuffer(this.peerIdBuf, cap * PEER_ID_LENGTH, r * PEER_ID_LENGTH);
+    // Length-tracking views follow an in-place resize; a copied buffer needs new ones.
+    this.rec = Buffer.from(this.recBuf);
+    this.owner = new Uint32Array(this.ownerBuf);
+    this.seen = new Uint32Array(this.seenBuf);
+    this.flags = new Uint8Array(this.flagsBuf);
+    this.peerId = Buffer.from(this.peerIdBuf);
     this.capacity = cap;
   }
 
@@ -209,16 +223,17 @@ export class PeerArena {
    * Returns its slot, or -1.
    */
   find(tid: number, key: Uint8Array, keyOff: number): number {
+    const ownerTag = tid + 1; // what the owner column stores
     const s = this.stride;
     const rec = this.rec;
     const owner = this.owner;
     const index = this.index;
     const mask = this.mask;
-    let i = keyedHash(key, keyOff, s, tid) & mask;
+    let i = keyedHash(key, keyOff, s, ownerTag) & mask;
     for (;;) {
       const p = index[i]!;
       if (p < 0) return -1;
-      if (owner[p] === tid) {
+      if (owner[p] === ownerTag) {
         const base = p * s;
         let j = 0;
         while (j < s && rec[base + j] === key[keyOff + j]) j++;

@@ -3,7 +3,8 @@
  * (the caller passes `now` in seconds), no per-peer or per-torrent JS objects.
  *
  * Torrents. A torrent id `t` indexes the per-torrent columns:
- *   hash[t*20 .. +20]  info_hash            hcode[t]  its keyed hash (index rebuilds, deletes)
+ *   hash[t*20 .. +20]  info_hash (its keyed hash is recomputed when the index needs it: on a
+ *                      rebuild or a delete, rare enough not to pay 4 bytes per torrent for)
  *   off4/len4/cls4[t]  its IPv4 run          off6/len6/cls6[t]  its IPv6 run (cls NO_RUN = none)
  *   seeders[t]         seeders, both families (leechers = len4 + len6 - seeders)
  *   downloaded[t]      `completed` events counted (once per peer)
@@ -18,6 +19,7 @@
  * copies it with writeCompact() (one or two `set` calls) or walks it with selectedSlot().
  */
 import { EVENT_COMPLETED, EVENT_STOPPED, type AnnounceEvent } from "../protocol/events.ts";
+import { growableBuffer, growBuffer } from "./growable.ts";
 import { keyedHash } from "./keyed-hash.ts";
 import { FLAG_COUNTED, FLAG_SEEDER, INDEX_MIN_CLASS, MAX_CLASS, NO_OWNER, PEER_ID_LENGTH, PeerArena } from "./peer-arena.ts";
 
@@ -53,9 +55,13 @@ function copyBytes(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: num
   for (let i = 0; i < n; i++) dst[dstOff + i] = src[srcOff + i]!;
 }
 
+/** Per-torrent u32 columns and u8 columns, in the order their buffers are kept. */
+const U32_COLUMNS = ["off4", "len4", "off6", "len6", "seeders", "downloaded", "active"] as const;
+const U8_COLUMNS = ["cls4", "cls6", "live"] as const;
+
 export class SwarmStore {
-  readonly v4 = new PeerArena(6);
-  readonly v6 = new PeerArena(18);
+  readonly v4: PeerArena;
+  readonly v6: PeerArena;
   limits: SwarmLimits;
 
   // ---- torrent columns ----
@@ -64,7 +70,6 @@ export class SwarmStore {
   ttop = 0;
   torrentCount = 0;
   hash = new Uint8Array(0);
-  private hcode = new Uint32Array(0);
   off4 = new Uint32Array(0);
   len4 = new Uint32Array(0);
   private cls4 = new Uint8Array(0);
@@ -101,8 +106,15 @@ export class SwarmStore {
   private cycleMicros = 0;
   lastSweep: SweepReport = { removedPeers: 0, removedTorrents: 0, maxPeers: 0, micros: 0 };
 
+  /** Backing buffers of the torrent columns (grown in place where possible: growable.ts). */
+  private buffers = new Map<string, ArrayBuffer>();
+
   constructor(limits: SwarmLimits, initialTorrents = 1024) {
     this.limits = limits;
+    // Reserve address space (not memory) for what the limits allow, with room for run slack.
+    const reservePeers = Math.min(limits.maxPeers * 2, 1 << 27);
+    this.v4 = new PeerArena(6, 1024, reservePeers);
+    this.v6 = new PeerArena(18, 1024, reservePeers);
     this.growTorrents(initialTorrents);
   }
 
@@ -113,34 +125,28 @@ export class SwarmStore {
   // ---- torrents -----------------------------------------------------------------------------
 
   private growTorrents(need: number): void {
-    let cap = Math.max(this.tcap, 64);
+    const old = this.tcap;
+    let cap = Math.max(old, 64);
     while (cap < need) cap = Math.ceil(cap * 1.5);
-    const u32 = (old: Uint32Array) => {
-      const a = new Uint32Array(cap);
-      a.set(old);
-      return a;
+    const reserve = Math.max(cap, Math.min(this.limits.maxTorrents, 1 << 26));
+    const grow = (name: string, width: number): ArrayBuffer => {
+      const prev = this.buffers.get(name);
+      const buf = prev === undefined ? growableBuffer(cap * width, reserve * width) : growBuffer(prev, cap * width, reserve * width);
+      this.buffers.set(name, buf);
+      return buf;
     };
-    const u8 = (old: Uint8Array, fill = 0) => {
-      const a = new Uint8Array(cap);
-      if (fill !== 0) a.fill(fill, old.length);
-      a.set(old);
-      return a;
-    };
-    const hash = new Uint8Array(cap * INFO_HASH_LENGTH);
-    hash.set(this.hash);
-    this.hash = hash;
-    this.hcode = u32(this.hcode);
-    this.off4 = u32(this.off4);
-    this.len4 = u32(this.len4);
-    this.cls4 = u8(this.cls4, NO_RUN);
-    this.off6 = u32(this.off6);
-    this.len6 = u32(this.len6);
-    this.cls6 = u8(this.cls6, NO_RUN);
-    this.seeders = u32(this.seeders);
-    this.downloaded = u32(this.downloaded);
-    this.active = u32(this.active);
-    this.live = u8(this.live);
+    const self = this as unknown as Record<string, Uint8Array | Uint32Array>;
+    this.hash = new Uint8Array(grow("hash", INFO_HASH_LENGTH));
+    for (const name of U32_COLUMNS) self[name] = new Uint32Array(grow(name, 4));
+    for (const name of U8_COLUMNS) self[name] = new Uint8Array(grow(name, 1));
+    // A torrent id past the old capacity has no run yet (new bytes are zero; NO_RUN is not).
+    this.cls4.fill(NO_RUN, old, cap);
+    this.cls6.fill(NO_RUN, old, cap);
     this.tcap = cap;
+  }
+
+  private torrentHash(t: number): number {
+    return keyedHash(this.hash, t * INFO_HASH_LENGTH, INFO_HASH_LENGTH, 0);
   }
 
   /** The torrent id for an info_hash, or -1. */
@@ -160,7 +166,7 @@ export class SwarmStore {
         this.lastTorrentProbe = i;
         return -1;
       }
-      if (this.hcode[t] === h) {
+      {
         const base = t * INFO_HASH_LENGTH;
         let j = 0;
         while (j < INFO_HASH_LENGTH && hash[base + j] === ih[ihOff + j]) j++;
@@ -177,7 +183,7 @@ export class SwarmStore {
     const mask = size - 1;
     for (let t = 0; t < this.ttop; t++) {
       if (this.live[t] === 0) continue;
-      let i = this.hcode[t]! & mask;
+      let i = this.torrentHash(t) & mask;
       while (tindex[i]! >= 0) i = (i + 1) & mask;
       tindex[i] = t;
     }
@@ -193,7 +199,6 @@ export class SwarmStore {
       t = this.ttop++;
     }
     copyBytes(ih, ihOff, this.hash, t * INFO_HASH_LENGTH, INFO_HASH_LENGTH);
-    this.hcode[t] = h;
     this.len4[t] = 0;
     this.len6[t] = 0;
     this.cls4[t] = NO_RUN;
@@ -215,14 +220,14 @@ export class SwarmStore {
     // Backward-shift deletion from the torrent index.
     const tindex = this.tindex;
     const mask = this.tmask;
-    let hole = this.hcode[t]! & mask;
+    let hole = this.torrentHash(t) & mask;
     while (tindex[hole] !== t) hole = (hole + 1) & mask;
     let i = hole;
     for (;;) {
       i = (i + 1) & mask;
       const q = tindex[i]!;
       if (q < 0) break;
-      const home = this.hcode[q]! & mask;
+      const home = this.torrentHash(q) & mask;
       if (((i - home) & mask) >= ((i - hole) & mask)) {
         tindex[hole] = q;
         hole = i;
@@ -383,7 +388,7 @@ export class SwarmStore {
     }
     const p = offCol[t]! + len;
     copyBytes(rec, recOff, arena.rec, p * arena.stride, arena.stride);
-    arena.owner[p] = t;
+    arena.owner[p] = t + 1;
     if (clsCol[t]! >= INDEX_MIN_CLASS) arena.addToIndex(p);
     lenCol[t] = len + 1;
     arena.count++;
@@ -558,7 +563,7 @@ export class SwarmStore {
         if (cls === NO_RUN || len > 1 << cls) return `torrent ${t} run too small`;
         const indexed = cls >= INDEX_MIN_CLASS;
         for (let p = off; p < off + len; p++) {
-          if (arena.owner[p] !== t) return `slot ${p} owner ${arena.owner[p]} != ${t}`;
+          if (arena.owner[p] !== t + 1) return `slot ${p} owner ${arena.owner[p]} != ${t} + 1`;
           const found = indexed ? arena.find(t, arena.rec, p * arena.stride) : arena.scan(off, len, arena.rec, p * arena.stride);
           if (found !== p) return `peer in slot ${p} of torrent ${t} found at ${found}`;
           if ((arena.flags[p]! & FLAG_SEEDER) !== 0) seeders++;
@@ -584,7 +589,7 @@ export class SwarmStore {
 
   /** Bytes held in typed arrays (torrent columns + both arenas). */
   bytes(): number {
-    return this.tcap * (INFO_HASH_LENGTH + 4 * 8 + 3) + this.tindex.byteLength + this.freeIds.byteLength
+    return this.tcap * (INFO_HASH_LENGTH + 4 * U32_COLUMNS.length + U8_COLUMNS.length) + this.tindex.byteLength + this.freeIds.byteLength
       + this.v4.bytes() + this.v6.bytes();
   }
 }
