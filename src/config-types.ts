@@ -31,6 +31,11 @@ export interface Config {
   numwantMax: number;
   /** The most info_hashes one scrape may ask for (HTTP and UDP). */
   scrapeMaxHashes: number;
+  /**
+   * Keep each peer's 20-byte peer_id, for `compact=0` answers. Off saves 20 bytes per peer (a
+   * third of the table); `compact=0` answers then leave `peer id` out, as `no_peer_id=1` does.
+   */
+  peerIds: boolean;
   /** Capacity limits: announces that would exceed them get a failure reason. */
   maxTorrents: number;
   maxPeers: number;

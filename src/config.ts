@@ -62,6 +62,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   numwantDefault: 50, // BEP 3 / common client default
   numwantMax: 200,
   scrapeMaxHashes: 74, // a 74-hash UDP scrape request is 1496 bytes: fits a 1500-byte MTU
+  peerIds: true, // compact=0 answers carry peer ids (BEP 3); off saves 20 bytes per peer
   maxTorrents: 10_000_000,
   maxPeers: 50_000_000,
   fullScrape: false, // off, as in sc6 (a full scrape is large and easy to abuse)
@@ -202,6 +203,10 @@ const FIELDS: { readonly [K in Key]: FieldSpec<Config[K]> } = {
     doc: "A rendered full scrape is reused for this long, seconds.",
   },
   quiet: { kind: "bool", doc: "Do not print the periodic terminal line." },
+  peerIds: {
+    kind: "bool",
+    doc: "Keep each peer's peer_id for compact=0 answers. --no-peer-ids saves 20 bytes per peer; compact=0 answers then leave out `peer id`.",
+  },
   statsAllow: {
     kind: "list",
     doc: "Addresses allowed to read /stats and /metrics (IP literals). Empty: everyone, as in sc6.",

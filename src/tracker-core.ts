@@ -22,6 +22,7 @@ export class TrackerCore {
       maxPeers: config.maxPeers,
       peerTimeout: config.peerTimeout,
       torrentRetention: config.torrentRetention,
+      peerIds: config.peerIds,
     });
   }
 

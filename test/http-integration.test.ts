@@ -87,6 +87,32 @@ describe("HTTP announce", () => {
     });
   });
 
+  test("--no-peer-ids: compact=0 answers leave peer ids out; compact answers are unchanged", async () => {
+    await withTracker(["--host", "127.0.0.1", "--no-peer-ids"], async (t) => {
+      const b = base(t.httpPort);
+      const ih = bytes20(8);
+      await getBencoded(announceUrl(b, { infoHash: ih, port: 4242 }));
+      const r = await getBencoded(announceUrl(b, { infoHash: ih, port: 4243, extra: "compact=0" }));
+      expect(r.peers).toHaveLength(1);
+      expect(Object.keys(r.peers[0]).sort()).toEqual(["ip", "port"]);
+      expect(r.peers[0].port).toBe(4242);
+      const c = await getBencoded(announceUrl(b, { infoHash: ih, port: 4243 }));
+      expect(compactPeers(c.peers, 6)).toEqual(["127.0.0.1:4242"]);
+    });
+  });
+
+  // Regression: the proxy header's FIRST entry is written by the client; only the last one, added
+  // by the operator's own proxy, may be trusted.
+  test("--trust-proxy-header uses the last entry of the header", async () => {
+    await withTracker(["--host", "127.0.0.1", "--trust-proxy-header", "x-forwarded-for"], async (t) => {
+      const b = base(t.httpPort);
+      const ih = bytes20(10);
+      await fetch(announceUrl(b, { infoHash: ih, port: 1 }), { headers: { "x-forwarded-for": "6.6.6.6, 10.1.2.3" } });
+      const r = await getBencoded(announceUrl(b, { infoHash: ih, port: 2 }));
+      expect(compactPeers(r.peers, 6)).toEqual(["10.1.2.3:1"]);
+    });
+  });
+
   test("left up to 2^64-1 is accepted; a seeder is left=0", async () => {
     await withTracker(["--host", "127.0.0.1"], async (t) => {
       const b = base(t.httpPort);

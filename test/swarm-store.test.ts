@@ -194,6 +194,16 @@ describe("SwarmStore", () => {
     expect(s.v4.indexed).toBe(0);
   });
 
+  test("without peer ids the table works the same and keeps no peer_id bytes", () => {
+    const s = new SwarmStore({ ...limits, peerIds: false });
+    for (let p = 0; p < 40; p++) announce(s, 1, p, { seeder: p % 2 === 0 });
+    for (let p = 0; p < 40; p += 3) announce(s, 1, p, { event: EVENT_STOPPED });
+    expect(s.verify()).toBeNull();
+    expect(s.v4.peerId.length).toBe(0);
+    announce(s, 1, 1000, { numwant: 10 });
+    expect(answered(s, 4)).toHaveLength(10);
+  });
+
   test("matches a simple model under random operations", () => {
     // Reference model: Map<torrent, Map<peer, {seeder}>>; the store must agree on every count.
     let seed = 12345;

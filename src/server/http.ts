@@ -141,7 +141,7 @@ export function createHttpHandler(core: TrackerCore, opts: HttpHandlerOptions = 
       const p = store.selectedSlot(family, k);
       o = writeRaw(out, o, K_IP);
       o = writeAscii(out, o, formatAddress(arena.rec, p * stride, family));
-      if (!query.noPeerId) {
+      if (!query.noPeerId && arena.pidLen !== 0) {
         o = writeRaw(out, o, K_PEER_ID);
         o = writeBytes(out, o, arena.peerId, p * 20, p * 20 + 20);
       }

@@ -8,7 +8,8 @@
  *                             is what a freshly grown column holds, so growth writes nothing
  *   seen[p]                   last announce, seconds on the store's clock
  *   flags[p]                  FLAG_SEEDER | FLAG_COUNTED (its `completed` was counted)
- *   peerId[p*20 .. +20]       the client's peer_id (only read for compact=0 answers)
+ *   peerId[p*20 .. +20]       the client's peer_id (only read for compact=0 answers; the column
+ *                             is empty, pidLen 0, when the operator turns peer ids off)
  *
  * The peers of one torrent sit in one contiguous run of slots [off, off+len) whose capacity is
  * a power of two (size class c holds 1 << c slots). A full run moves to the next class; a run
@@ -75,8 +76,12 @@ export class PeerArena {
   /** Slots worth of address space to reserve per column (see growable.ts). */
   private readonly reserveSlots: number;
 
-  constructor(stride: number, initialCapacity = 1024, reserveSlots = 1 << 20) {
+  /** Bytes of peer_id kept per slot: PEER_ID_LENGTH, or 0 when peer ids are not kept. */
+  readonly pidLen: number;
+
+  constructor(stride: number, initialCapacity = 1024, reserveSlots = 1 << 20, keepPeerIds = true) {
     this.stride = stride;
+    this.pidLen = keepPeerIds ? PEER_ID_LENGTH : 0;
     this.capacity = initialCapacity;
     this.reserveSlots = Math.max(reserveSlots, initialCapacity);
     const r = this.reserveSlots;
@@ -84,7 +89,7 @@ export class PeerArena {
     this.ownerBuf = growableBuffer(initialCapacity * 4, r * 4);
     this.seenBuf = growableBuffer(initialCapacity * 4, r * 4);
     this.flagsBuf = growableBuffer(initialCapacity, r);
-    this.peerIdBuf = growableBuffer(initialCapacity * PEER_ID_LENGTH, r * PEER_ID_LENGTH);
+    this.peerIdBuf = growableBuffer(initialCapacity * this.pidLen, r * this.pidLen);
     this.rec = Buffer.from(this.recBuf);
     this.owner = new Uint32Array(this.ownerBuf);
     this.seen = new Uint32Array(this.seenBuf);
@@ -141,7 +146,7 @@ export class PeerArena {
     this.ownerBuf = growBuffer(this.ownerBuf, cap * 4, r * 4);
     this.seenBuf = growBuffer(this.seenBuf, cap * 4, r * 4);
     this.flagsBuf = growBuffer(this.flagsBuf, cap, r);
-    this.peerIdBuf = growBuffer(this.peerIdBuf, cap * PEER_ID_LENGTH, r * PEER_ID_LENGTH);
+    this.peerIdBuf = growBuffer(this.peerIdBuf, cap * this.pidLen, r * this.pidLen);
     // Length-tracking views follow an in-place resize; a copied buffer needs new ones.
     this.rec = Buffer.from(this.recBuf);
     this.owner = new Uint32Array(this.ownerBuf);
@@ -155,7 +160,8 @@ export class PeerArena {
   moveSlot(from: number, to: number, indexed: boolean): void {
     const s = this.stride;
     this.rec.copyWithin(to * s, from * s, from * s + s);
-    this.peerId.copyWithin(to * PEER_ID_LENGTH, from * PEER_ID_LENGTH, from * PEER_ID_LENGTH + PEER_ID_LENGTH);
+    const l = this.pidLen;
+    if (l !== 0) this.peerId.copyWithin(to * l, from * l, from * l + l);
     this.owner[to] = this.owner[from]!;
     this.seen[to] = this.seen[from]!;
     this.flags[to] = this.flags[from]!;
@@ -176,10 +182,11 @@ export class PeerArena {
       rec[b * s + i] = t;
     }
     const pid = this.peerId;
-    for (let i = 0; i < PEER_ID_LENGTH; i++) {
-      const t = pid[a * PEER_ID_LENGTH + i]!;
-      pid[a * PEER_ID_LENGTH + i] = pid[b * PEER_ID_LENGTH + i]!;
-      pid[b * PEER_ID_LENGTH + i] = t;
+    const l = this.pidLen;
+    for (let i = 0; i < l; i++) {
+      const t = pid[a * l + i]!;
+      pid[a * l + i] = pid[b * l + i]!;
+      pid[b * l + i] = t;
     }
     let t = this.seen[a]!;
     this.seen[a] = this.seen[b]!;
@@ -311,6 +318,6 @@ export class PeerArena {
   bytes(): number {
     let free = 0;
     for (const s of this.freeRuns) free += s.byteLength;
-    return this.capacity * (this.stride + 4 + 4 + 1 + PEER_ID_LENGTH) + this.index.byteLength + free;
+    return this.capacity * (this.stride + 4 + 4 + 1 + this.pidLen) + this.index.byteLength + free;
   }
 }

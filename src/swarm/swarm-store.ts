@@ -21,7 +21,7 @@
 import { EVENT_COMPLETED, EVENT_STOPPED, type AnnounceEvent } from "../protocol/events.ts";
 import { growableBuffer, growBuffer } from "./growable.ts";
 import { keyedHash } from "./keyed-hash.ts";
-import { FLAG_COUNTED, FLAG_SEEDER, INDEX_MIN_CLASS, MAX_CLASS, NO_OWNER, PEER_ID_LENGTH, PeerArena } from "./peer-arena.ts";
+import { FLAG_COUNTED, FLAG_SEEDER, INDEX_MIN_CLASS, MAX_CLASS, NO_OWNER, PeerArena } from "./peer-arena.ts";
 
 export const INFO_HASH_LENGTH = 20;
 const NO_RUN = 255;
@@ -38,6 +38,8 @@ export interface SwarmLimits {
   peerTimeout: number;
   /** A torrent with no peers keeps its downloaded count this long (seconds). */
   torrentRetention: number;
+  /** Keep peer_ids (for compact=0 answers); default true. */
+  peerIds?: boolean;
 }
 
 /** The result of the last sweep cycle, for the terminal line and /stats. */
@@ -113,8 +115,9 @@ export class SwarmStore {
     this.limits = limits;
     // Reserve address space (not memory) for what the limits allow, with room for run slack.
     const reservePeers = Math.min(limits.maxPeers * 2, 1 << 27);
-    this.v4 = new PeerArena(6, 1024, reservePeers);
-    this.v6 = new PeerArena(18, 1024, reservePeers);
+    const keepIds = limits.peerIds ?? true;
+    this.v4 = new PeerArena(6, 1024, reservePeers, keepIds);
+    this.v6 = new PeerArena(18, 1024, reservePeers, keepIds);
     this.growTorrents(initialTorrents);
   }
 
@@ -344,7 +347,7 @@ export class SwarmStore {
       if (family === 4) sel.runOff4 = this.off4[t]!;
       else sel.runOff6 = this.off6[t]!;
     }
-    copyBytes(peerId, peerIdOff, arena.peerId, p * PEER_ID_LENGTH, PEER_ID_LENGTH);
+    copyBytes(peerId, peerIdOff, arena.peerId, p * arena.pidLen, arena.pidLen);
     arena.seen[p] = now;
     let f = arena.flags[p]!;
     if (seeder !== ((f & FLAG_SEEDER) !== 0)) {
