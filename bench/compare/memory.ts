@@ -1,0 +1,263 @@
+/**
+ * Memory at sc6's published load: 760,000 peers in 520,000 torrents (sc6: 91 MB).
+ *
+ *   bun run bench/compare/memory.ts [--only ours|opentracker] [--peers N] [--torrents N] [--json]
+ *
+ * For each tracker: start it fresh on a free port (opentracker with a whitelist of the
+ * torrents), read its idle RSS, announce every peer exactly once over UDP (event=started,
+ * numwant=0, half seeders), check with scrapes that it holds exactly that (every torrent has
+ * at least one peer, the seeders + leechers add up to the peer count), wait a few seconds,
+ * read RSS again (VmRSS and the peak VmHWM from /proc/PID/status), and stop it.
+ *
+ * Peers: the first 520,000 go one to each torrent, the other 240,000 by Zipf popularity
+ * (exponent 1: the hottest torrent gets ~17,000). All come from 127.0.0.1, so a tracker
+ * tells them apart by port: the k-th peer of a torrent gets a port distinct within it.
+ */
+import { join } from "node:path";
+import { generateInfoHashes, writeWhitelist } from "../load/info-hashes.ts";
+import { Rng, ZipfSampler } from "../load/rng.ts";
+import { writeAnnounceRequest, type AnnounceFields } from "../load/udp-wire.ts";
+import {
+  freePort,
+  makeWorkDir,
+  opentrackerInstalled,
+  readPeakRssKiB,
+  readRssKiB,
+  startOpentracker,
+  startOurs,
+  stopAll,
+  type RunningServer,
+  type ServerName,
+} from "./servers.ts";
+import { mib, table } from "./stats.ts";
+import { runUdpJobs } from "./udp-jobs.ts";
+
+const SC6_MB = 91;
+const SCRAPE_BATCH = 74; // the most info_hashes that fit one BEP 15 scrape datagram
+const PORT_SPAN = 64_000;
+const SETTLE_MS = 3000;
+
+interface MemoryOptions {
+  only: ServerName | null;
+  peers: number;
+  torrents: number;
+  seed: number;
+  window: number;
+  json: boolean;
+}
+
+interface MemoryResult {
+  server: ServerName;
+  peers: number;
+  torrents: number;
+  idleRssKiB: number | null;
+  filledRssKiB: number | null;
+  peakRssKiB: number | null;
+  /** Scrape totals after the fill. */
+  verifiedPeers: number;
+  verifiedTorrents: number;
+  fillSeconds: number;
+  fillRetries: number;
+  fillFailed: number;
+  ok: boolean;
+  error?: string;
+}
+
+function parseArgs(argv: string[]): MemoryOptions {
+  const o: MemoryOptions = { only: null, peers: 760_000, torrents: 520_000, seed: 1, window: 128, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--json") {
+      o.json = true;
+      continue;
+    }
+    const v = argv[++i];
+    if (v === undefined) fail(`${a} needs a value`);
+    const n = Number(v.replaceAll("_", ""));
+    const int = (min: number, max: number): number => {
+      if (!Number.isInteger(n) || n < min || n > max) fail(`${a} must be an integer in [${min}, ${max}]`);
+      return n;
+    };
+    switch (a) {
+      case "--only":
+        if (v !== "ours" && v !== "opentracker") fail("--only takes ours or opentracker");
+        o.only = v;
+        break;
+      case "--peers": o.peers = int(1, 10_000_000); break;
+      case "--torrents": o.torrents = int(1, 5_000_000); break;
+      case "--seed": o.seed = int(0, 0xffff_ffff); break;
+      case "--window": o.window = int(1, 4096); break;
+      default: fail(`unknown option ${a}`);
+    }
+  }
+  if (o.peers < o.torrents) fail("--peers must be at least --torrents (every torrent gets a peer)");
+  return o;
+}
+
+function fail(message: string): never {
+  console.error(`error: ${message}\nUsage: bun run bench/compare/memory.ts [--only ours|opentracker] [--peers N] [--torrents N] [--seed S] [--window W] [--json]`);
+  process.exit(2);
+}
+
+/** Which torrent and port each peer announces. */
+function planPeers(o: MemoryOptions): { torrentOf: Int32Array; portOf: Uint16Array; seeder: Uint8Array; peerIds: Buffer } {
+  const torrentOf = new Int32Array(o.peers);
+  const portOf = new Uint16Array(o.peers);
+  const seeder = new Uint8Array(o.peers);
+  const perTorrent = new Int32Array(o.torrents);
+  const rng = new Rng(o.seed ^ 0x6d656d);
+  const zipf = new ZipfSampler(o.torrents, 1);
+  const peerIds = Buffer.allocUnsafe(20 * o.peers);
+  for (let i = 0; i < o.peers; i++) {
+    let t = i < o.torrents ? i : zipf.sample(rng);
+    while (perTorrent[t]! >= PORT_SPAN) t = rng.below(o.torrents);
+    const k = perTorrent[t]!;
+    perTorrent[t] = k + 1;
+    torrentOf[i] = t;
+    portOf[i] = 1024 + ((t * 7919 + k) % PORT_SPAN);
+    seeder[i] = i & 1;
+    peerIds.write("-LG0001-", 20 * i, "latin1");
+    for (let j = 8; j < 20; j += 4) peerIds.writeUInt32BE(rng.u32(), 20 * i + j);
+  }
+  return { torrentOf, portOf, seeder, peerIds };
+}
+
+async function measure(
+  name: ServerName,
+  o: MemoryOptions,
+  plan: ReturnType<typeof planPeers>,
+  hashes: Buffer,
+  whitelist: string,
+  workDir: string,
+): Promise<MemoryResult> {
+  const result: MemoryResult = {
+    server: name, peers: o.peers, torrents: o.torrents, idleRssKiB: null, filledRssKiB: null, peakRssKiB: null,
+    verifiedPeers: 0, verifiedTorrents: 0, fillSeconds: 0, fillRetries: 0, fillFailed: 0, ok: false,
+  };
+  let server: RunningServer | null = null;
+  try {
+    const port = await freePort();
+    const probe = hashes.subarray((o.torrents - 1) * 20, o.torrents * 20);
+    server = name === "opentracker" ? await startOpentracker(port, whitelist, workDir, probe, 120_000) : await startOurs(port, workDir, probe);
+    await Bun.sleep(1000);
+    result.idleRssKiB = readRssKiB(server.pid);
+
+    // Fill: every peer announces once.
+    const fields: AnnounceFields = { connHi: 0, connLo: 0, txid: 0, torrent: 0, client: 0, left: 0, event: 2, key: 0, numwant: 0, port: 0 };
+    const fill = await runUdpJobs({
+      port, jobs: o.peers, window: o.window, sockets: 8, timeoutMs: 1000, tries: 10,
+      write(i, buf) {
+        fields.connHi = buf.readUInt32BE(0);
+        fields.connLo = buf.readUInt32BE(4);
+        fields.txid = buf.readUInt32BE(12);
+        fields.torrent = plan.torrentOf[i]!;
+        fields.client = i;
+        fields.left = plan.seeder[i] ? 0 : 1_000_000_000;
+        fields.key = i;
+        fields.port = plan.portOf[i]!;
+        return writeAnnounceRequest(buf, fields, hashes, plan.peerIds);
+      },
+      answer: (_i, reply) => reply.length >= 20 && reply.readUInt32BE(0) === 1,
+    });
+    result.fillSeconds = Math.round(fill.seconds * 10) / 10;
+    result.fillRetries = fill.retries;
+    result.fillFailed = fill.failed + fill.unanswered;
+    say(o, `  ${name}: ${fill.answered} announces in ${result.fillSeconds}s (${fill.retries} retries, ${result.fillFailed} failed)`);
+
+    // Verify with scrapes: seeders + leechers per torrent.
+    const batches = Math.ceil(o.torrents / SCRAPE_BATCH);
+    let peers = 0;
+    let torrents = 0;
+    const scrape = await runUdpJobs({
+      port, jobs: batches, window: o.window, sockets: 8, timeoutMs: 1000, tries: 10,
+      write(b, buf) {
+        buf.writeUInt32BE(2, 8);
+        const first = b * SCRAPE_BATCH;
+        const n = Math.min(SCRAPE_BATCH, o.torrents - first);
+        hashes.copy(buf, 16, first * 20, (first + n) * 20);
+        return 16 + 20 * n;
+      },
+      answer(b, reply) {
+        const n = Math.min(SCRAPE_BATCH, o.torrents - b * SCRAPE_BATCH);
+        if (reply.readUInt32BE(0) !== 2 || reply.length !== 8 + 12 * n) return false;
+        for (let j = 0; j < n; j++) {
+          const count = reply.readUInt32BE(8 + 12 * j) + reply.readUInt32BE(16 + 12 * j);
+          peers += count;
+          if (count > 0) torrents++;
+        }
+        return true;
+      },
+    });
+    result.verifiedPeers = peers;
+    result.verifiedTorrents = torrents;
+    if (scrape.failed + scrape.unanswered > 0) result.error = `${scrape.failed + scrape.unanswered} scrapes failed`;
+
+    await Bun.sleep(SETTLE_MS);
+    result.filledRssKiB = readRssKiB(server.pid);
+    result.peakRssKiB = readPeakRssKiB(server.pid);
+    result.ok = result.fillFailed === 0 && peers === o.peers && torrents === o.torrents && !result.error;
+  } catch (e) {
+    result.error = (e as Error).message;
+  } finally {
+    await server?.stop();
+  }
+  return result;
+}
+
+function say(o: MemoryOptions, text: string): void {
+  if (o.json) console.error(text);
+  else console.log(text);
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(Bun.argv.slice(2));
+  const names: ServerName[] = o.only ? [o.only] : ["ours", "opentracker"];
+  if (names.includes("opentracker") && !opentrackerInstalled()) fail("opentracker is not installed: apt-get install -y opentracker");
+  const work = makeWorkDir("sc6-memory-");
+  const onSignal = (): void => {
+    void stopAll().finally(() => {
+      work.remove();
+      process.exit(130);
+    });
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  const results: MemoryResult[] = [];
+  try {
+    const whitelist = join(work.dir, "whitelist.txt");
+    if (names.includes("opentracker")) await writeWhitelist(whitelist, o.torrents, o.seed);
+    const hashes = generateInfoHashes(o.torrents, o.seed);
+    const plan = planPeers(o);
+    say(o, `memory: ${o.peers} peers in ${o.torrents} torrents (sc6: 760,000 + 520,000 in ${SC6_MB} MB)`);
+    for (const name of names) results.push(await measure(name, o, plan, hashes, whitelist, work.dir));
+  } finally {
+    await stopAll();
+    work.remove();
+  }
+
+  const rows: (string | number)[][] = [
+    ["server", "verified peers/torrents", "idle RSS MiB", "filled RSS MiB", "peak MiB", "filled - idle MiB", "bytes per peer+torrent", "vs sc6 91 MB"],
+  ];
+  for (const r of results) {
+    const delta = r.filledRssKiB !== null && r.idleRssKiB !== null ? r.filledRssKiB - r.idleRssKiB : null;
+    rows.push([
+      r.server + (r.ok ? "" : " (INCOMPLETE)"),
+      `${r.verifiedPeers}/${r.verifiedTorrents}`,
+      mib(r.idleRssKiB),
+      mib(r.filledRssKiB),
+      mib(r.peakRssKiB),
+      mib(delta),
+      delta === null ? "-" : Math.round((delta * 1024) / (o.peers + o.torrents)),
+      r.filledRssKiB === null ? "-" : `${((r.filledRssKiB * 1024) / 1e6 / SC6_MB).toFixed(2)}x`,
+    ]);
+    if (r.error) rows.push([`  error: ${r.error}`]);
+  }
+  say(o, "\n" + table(rows));
+  say(o, "RSS from /proc/PID/status (VmRSS, VmHWM), read 3 s after the fill; sc6's 91 MB is its whole process.");
+  if (o.json) console.log(JSON.stringify({ options: o, results }, null, 2));
+  process.exitCode = results.every((r) => r.ok) ? 0 : 1;
+}
+
+await main();
+process.exit(process.exitCode ?? 0);
