@@ -212,17 +212,15 @@ function splitResponses(raw: string): { bodies: string[]; statuses: number[]; le
 
 describe("graceful stop (src/main.ts as a process)", () => {
   test.each(["SIGTERM", "SIGINT"] as const)(
-    "%s: exits 0 well before the 2 s safety exit, and the port is released",
+    "%s: exits 0 by itself, and the port is released",
     async (signal) => {
       const t = await start();
       expect(t.banner).toContain("sc6-tracker");
-      const t0 = performance.now();
       t.proc.kill(signal);
-      const code = await exitWithin(t.proc, 5000);
-      const ms = performance.now() - t0;
-      expect(code).toBe(0);
+      // Takes ~5 ms here. The wait is bounded at 5 s only so that a hang fails instead of
+      // stalling the suite; no tighter timing is asserted.
+      expect(await exitWithin(t.proc, 5000)).toBe(0);
       expect(t.proc.signalCode).toBeNull(); // it exited by itself, not killed by the signal
-      expect(ms).toBeLessThan(5000); // measured ~5 ms here; only a hang should fail this
       expect(await new Response(t.proc.stderr).text()).toBe("");
       expect(await new Response(t.proc.stdout).text()).toBe(""); // --quiet: not even "stopping"
       await expectPortReleased(t.port);
@@ -245,7 +243,7 @@ describe("graceful stop (src/main.ts as a process)", () => {
     try {
       // Half a request line and headers: the server has the connection and an unfinished request.
       c.write("GET / HTTP/1.1\r\nHost: 127.0");
-      await Bun.sleep(100);
+      await Bun.sleep(250); // let the server read the first half
       t.proc.kill("SIGTERM");
       await Bun.sleep(200);
       // Still alive: stop() waits for the request in flight (within the 2 s safety exit).
@@ -258,6 +256,23 @@ describe("graceful stop (src/main.ts as a process)", () => {
       // Once answered, the server lets go of the connection and the process exits.
       expect(await c.until(() => c.closed)).toBe(true);
       expect(await exitWithin(t.proc, 5000)).toBe(0);
+    } finally {
+      c.end();
+    }
+  }, TEST_TIMEOUT);
+
+  test("a client that never finishes its request cannot hold the stop: the 2 s safety exit ends it with 0", async () => {
+    const t = await start();
+    const c = await RawHttp.open(t.port);
+    try {
+      c.write("GET / HTTP/1.1\r\nHost: 127.0");
+      await Bun.sleep(250);
+      t.proc.kill("SIGTERM");
+      // stop() would wait for this request forever; main.ts's safety timer exits after 2 s.
+      expect(await exitWithin(t.proc, 5000)).toBe(0);
+      expect(t.proc.signalCode).toBeNull();
+      expect(await c.until(() => c.closed)).toBe(true);
+      expect(c.received).toBe("");
     } finally {
       c.end();
     }
