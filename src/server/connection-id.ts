@@ -31,7 +31,6 @@
  * address) accept each other's ids. scrypt makes an offline guess of a weak secret from an
  * observed id expensive, but a secret should still be long and random (e.g. 32 hex digits).
  */
-import { scryptSync } from "node:crypto";
 
 /** Length of one time bucket in seconds; an id is valid for 1 to 2 buckets. */
 export const CONNECTION_ID_BUCKET_SECONDS = 120;
@@ -156,6 +155,9 @@ function readLE32(b: Uint8Array, p: number): number {
 /** Derive the 16-byte SipHash key: random for "", else scrypt(secret). Start-up only. */
 function deriveKey(secret: string): Uint8Array {
   if (secret === "") return crypto.getRandomValues(new Uint8Array(16));
+  // Required here, not imported at the top: node:crypto costs ~4 MB of resident memory, and
+  // only operators who configure a secret need it.
+  const { scryptSync } = require("node:crypto") as typeof import("node:crypto");
   return new Uint8Array(scryptSync(secret, SECRET_SALT, 16));
 }
 

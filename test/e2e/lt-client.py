@@ -56,7 +56,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
 
     last_state = None
-    deadline = time.monotonic() + 600  # never outlive a forgotten test by much
+    deadline = time.monotonic() + 180  # never outlive a forgotten test by much
     while not stopping and time.monotonic() < deadline:
         for a in ses.pop_alerts():
             if isinstance(a, (lt.tracker_reply_alert, lt.tracker_error_alert, lt.tracker_warning_alert,

@@ -12,8 +12,10 @@
  *   netns   `unshare -n` (root, or CAP_SYS_ADMIN);
  *   userns  `unshare -r -n` (an unprivileged user namespace mapping us to root; CI runners);
  *   host    plain loopback of the host (no namespace available): the suite says so loudly.
- * Processes are never left behind: stop() sends SIGTERM, then SIGKILL after a grace period,
- * and a process-exit hook SIGKILLs anything still alive if the test runner dies first.
+ * Processes are never left behind: stop() sends a signal, then SIGKILL after a grace period;
+ * close() stops every process of the sandbox; an exit hook SIGKILLs whatever is still alive
+ * when the test process exits; and each command runs under coreutils `timeout` (180 s), which
+ * also covers a test runner killed with SIGKILL. The holder's `sleep` ends on its own too.
  */
 import type { Subprocess } from "bun";
 
@@ -26,6 +28,9 @@ export interface SandboxProbe {
 }
 
 const PROBE_TIMEOUT_MS = 5000;
+/** No process of a case outlives this, whatever happens to the test runner (a case takes < 90 s). */
+const PROCESS_LIFETIME_SECONDS = 180;
+const TIMEOUT_BIN = Bun.which("timeout");
 /** Output kept per process (the tail), for failure messages. */
 const OUTPUT_TAIL_CHARS = 16_384;
 
@@ -125,7 +130,8 @@ async function doProbe(): Promise<SandboxProbe> {
     if (forced !== undefined && forced !== mode) continue;
     const r = await runBounded([...unshareArgs(mode), "sh", "-c", "ip link set lo up && ip -o addr show dev lo"], PROBE_TIMEOUT_MS);
     if (r.code === 0 && r.stdout.includes("127.0.0.1")) {
-      return { mode, reason: mode === "netns" ? "unshare -n works" : "unshare -n refused; unshare -r -n works" };
+      const why = forced !== undefined ? `E2E_SANDBOX=${forced}` : mode === "netns" ? "unshare -n works" : "unshare -n refused; unshare -r -n works";
+      return { mode, reason: why };
     }
     failures.push(`${unshareArgs(mode).join(" ")}: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}`);
   }
@@ -221,9 +227,9 @@ export class Sandbox {
   static async open(): Promise<Sandbox> {
     const { mode } = await probeSandbox();
     if (mode === "host") return new Sandbox("host", null);
-    // The holder prints "up" once lo is up, then sleeps (bounded: it dies on its own in 10 min
-    // even if everything else failed to kill it).
-    const sub = Bun.spawn([...unshareArgs(mode), "sh", "-c", "ip link set lo up && echo up && exec sleep 600"], {
+    // The holder prints "up" once lo is up, then sleeps (bounded: it ends on its own even if
+    // everything else failed to kill it).
+    const sub = Bun.spawn([...unshareArgs(mode), "sh", "-c", `ip link set lo up && echo up && exec sleep ${PROCESS_LIFETIME_SECONDS}`], {
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
@@ -242,11 +248,14 @@ export class Sandbox {
 
   /** `cmd` as run inside the namespace. */
   private wrap(cmd: string[]): string[] {
-    if (this.holder === null) return cmd;
+    // A last bound that holds even if this test process is SIGKILLed: coreutils `timeout`
+    // passes our SIGINT/SIGTERM on to the command, and ends it on its own after the lifetime.
+    const bounded = TIMEOUT_BIN === null ? cmd : [TIMEOUT_BIN, "--kill-after=5", String(PROCESS_LIFETIME_SECONDS), ...cmd];
+    if (this.holder === null) return bounded;
     const pid = String(this.holder.pid);
     return this.mode === "netns"
-      ? ["nsenter", `--net=/proc/${pid}/ns/net`, "--", ...cmd]
-      : ["nsenter", "--target", pid, "--user", "--net", "--preserve-credentials", "--", ...cmd];
+      ? ["nsenter", `--net=/proc/${pid}/ns/net`, "--", ...bounded]
+      : ["nsenter", "--target", pid, "--user", "--net", "--preserve-credentials", "--", ...bounded];
   }
 
   /** Start `cmd` inside the sandbox; it is stopped by close() at the latest. */

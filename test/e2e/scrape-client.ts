@@ -10,6 +10,7 @@
  * Every wait is bounded; exits 1 with a message on any failure.
  */
 import bencode from "bencode";
+import { SCRAPE_CLIENT_TRANSACTION_ID } from "./traffic.ts";
 
 const [host, portText, hashHex] = process.argv.slice(2);
 if (!host || !portText || !hashHex || !/^[0-9a-f]{40}$/i.test(hashHex)) {
@@ -64,7 +65,7 @@ async function udpScrape(): Promise<Counts> {
       sock.send(packet, port, host!);
       return answer;
     };
-    const tid = 0x5c4a9e00;
+    const tid = SCRAPE_CLIENT_TRANSACTION_ID;
     const connect = Buffer.alloc(16);
     connect.writeUInt32BE(0x417, 0);
     connect.writeUInt32BE(0x27101980, 4);

@@ -7,6 +7,9 @@
  */
 import bencode from "bencode";
 
+/** scrape-client.ts uses this transaction id (connect) and the next (scrape): easy to skip. */
+export const SCRAPE_CLIENT_TRANSACTION_ID = 0x5c4a9e00;
+
 export type TrafficEvent =
   | { t: "listening"; httpPort: number; udpPort: number; host: string }
   | { t: "http"; from: string | null; target: string; userAgent: string | null; status: number; body: string }
@@ -270,4 +273,108 @@ export function showPeerId(id: Buffer): string {
   let s = "";
   for (const b of id) s += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`;
   return s;
+}
+
+/** One announce from one client, whichever protocol carried it. */
+export interface Announce {
+  protocol: "http" | "udp";
+  /** The source address the tracker saw. */
+  from: string | null;
+  /** The port the client announced (its peer port): how the suite tells clients apart. */
+  port: number;
+  event: Event;
+  left: bigint;
+  downloaded: bigint;
+  uploaded: bigint;
+  /** numwant as sent (null: HTTP without the parameter). */
+  numwant: number | null;
+  /** The key as sent: HTTP raw text, UDP the u32 in hex. */
+  key: string | null;
+  peerId: Buffer;
+  /** The peers the tracker answered with, "ip:port". */
+  peers: string[];
+  /** HTTP only: parameter names in the order sent, raw values, User-Agent. */
+  http?: { names: string[]; raw: Record<string, string>; userAgent: string | null };
+  /** UDP only: datagram size, BEP 41 options, the UDP source port. */
+  udp?: { size: number; options: UdpOption[]; sourcePort: number };
+}
+
+/** Every announce that announced `peerPort`, in the order the tracker received them. */
+export function announcesOf(events: readonly TrafficEvent[], peerPort: number): Announce[] {
+  const out: Announce[] = [];
+  let httpIndex = 0;
+  const http = httpAnnounces(events);
+  const udp = udpAnnounces(events);
+  let udpIndex = 0;
+  // Walk the log once so HTTP and UDP announces keep their relative order.
+  for (const e of events) {
+    if (e.t === "http" && e.target.startsWith("/announce?")) {
+      const a = http[httpIndex++]!;
+      if (a.port !== peerPort) continue;
+      out.push({
+        protocol: "http",
+        from: a.from,
+        port: a.port,
+        event: a.event,
+        left: a.left,
+        downloaded: a.downloaded,
+        uploaded: a.uploaded,
+        numwant: a.raw.numwant === undefined ? null : Number(a.raw.numwant),
+        key: a.raw.key ?? null,
+        peerId: a.peerId,
+        peers: a.peers,
+        http: { names: a.names, raw: a.raw, userAgent: a.userAgent },
+      });
+    } else if (e.t === "udp-in") {
+      const buf = Buffer.from(e.hex, "hex");
+      if (decodeUdpRequest(buf).action !== "announce") continue;
+      const x = udp[udpIndex++]!;
+      const r = x.request;
+      if (r.port !== peerPort) continue;
+      out.push({
+        protocol: "udp",
+        from: x.from,
+        port: r.port,
+        event: r.event,
+        left: r.left,
+        downloaded: r.downloaded,
+        uploaded: r.uploaded,
+        numwant: r.numWant,
+        key: r.key.toString(16).padStart(8, "0"),
+        peerId: r.peerId,
+        peers: x.reply?.action === "announce" ? x.reply.peers : [],
+        udp: { size: r.size, options: r.options, sourcePort: x.sourcePort },
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * A readable account of every client request the tracker saw (announces, scrapes, connects),
+ * one line each: what E2E_SHOW_TRAFFIC=1 prints, and the source of the suite's comments.
+ * `skipTransaction` hides the suite's own scrape-client (it uses a fixed transaction id).
+ */
+export function describeTraffic(events: readonly TrafficEvent[], skipTransaction = SCRAPE_CLIENT_TRANSACTION_ID): string[] {
+  const lines: string[] = [];
+  for (const e of events) {
+    if (e.t === "http") {
+      if (e.userAgent?.startsWith("Bun/")) continue; // the suite's scrape-client
+      const path = e.target.split("?")[0];
+      lines.push(`HTTP ${path} from ${e.from} UA=${e.userAgent}: ${e.target.slice(path!.length + 1)}`);
+    }
+  }
+  for (const x of udpExchanges(events)) {
+    const r = x.request;
+    if ("transactionId" in r && (r.transactionId === skipTransaction || r.transactionId === skipTransaction + 1)) continue;
+    const desc =
+      r.action === "announce"
+        ? `announce ${r.size} B event=${r.event} left=${r.left} downloaded=${r.downloaded} uploaded=${r.uploaded} numwant=${r.numWant} port=${r.port} ip=${r.ip} key=${r.key.toString(16)} peer_id=${showPeerId(r.peerId)} options=${JSON.stringify(r.options)}`
+        : r.action === "scrape"
+          ? `scrape ${r.size} B (${r.hashes.length} hash)`
+          : `${r.action} ${r.size} B`;
+    const reply = x.reply === null ? "no answer" : x.reply.action === "announce" ? `${x.reply.size} B, peers ${x.reply.peers.join(" ")}` : `${x.reply.action} ${x.reply.size} B`;
+    lines.push(`UDP from ${x.from}:${x.sourcePort}: ${desc} -> ${reply}`);
+  }
+  return lines;
 }
