@@ -199,6 +199,36 @@ describe("UDP tracker", () => {
     });
   });
 
+  // Regression (found by the e2e suite): while an ICMP error is pending, Bun's send() throws
+  // ECONNREFUSED WITHOUT sending, and sendMany stops there; flush() used to count that reply as
+  // lost and move on, so a healthy client interleaved with departing ones got ~2% of its answers.
+  test("replies to a healthy client interleaved with departing clients all arrive", async () => {
+    await withTracker(["--host", "127.0.0.1"], async (t) => {
+      const got = new Set<number>();
+      const good = await Bun.udpSocket({
+        hostname: "127.0.0.1",
+        binaryType: "buffer",
+        socket: { data(_s, b) { got.add(b.readUInt32BE(4)); }, error() {} },
+      });
+      try {
+        const N = 300;
+        for (let i = 0; i < N; i++) {
+          const ghost = await Bun.udpSocket({ hostname: "127.0.0.1", socket: { data() {}, error() {} } });
+          ghost.send(connectPacket(0xdead0000 + i), t.udpPort, "127.0.0.1");
+          ghost.close();
+          good.send(connectPacket(i), t.udpPort, "127.0.0.1");
+          if (i % 50 === 0) await Bun.sleep(5);
+        }
+        for (let w = 0; w < 100 && got.size < N; w++) await Bun.sleep(20);
+        expect(t.core.counters[C.udpIcmpErrors]!).toBeGreaterThan(0);
+        expect(got.size).toBe(N);
+        expect(t.core.counters[C.udpSendErrors]!).toBe(0);
+      } finally {
+        good.close();
+      }
+    });
+  });
+
   // Regression (DESIGN.md, Bun facts): Bun sets IP_RECVERR on UDP sockets, so a reply to a client
   // that has closed its port comes back as ICMP "port unreachable". Without an `error` handler the
   // process exits; without guarded sends the NEXT healthy client's datagram is lost.
@@ -216,7 +246,7 @@ describe("UDP tracker", () => {
         }
         const counters = t.core.counters;
         // The scenario really happened: the departed clients' ICMP errors reached the socket.
-        expect(counters[C.udpIcmpErrors]! + counters[C.udpSendErrors]!).toBeGreaterThan(0);
+        expect(counters[C.udpIcmpErrors]!).toBeGreaterThan(0);
         // The tracker is alive and still answers.
         expect((await healthy.connect(1)).length).toBe(8);
       } finally {

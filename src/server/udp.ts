@@ -59,23 +59,40 @@ export async function startUdpServer(core: TrackerCore, hostname: string, port: 
     const n = queued;
     if (n === 0 || sock === null) return;
     queued = 0;
-    let sent = 0;
-    try {
-      sent = sock.sendMany(batch);
-    } catch {
-      sent = 0; // an ICMP error reported on this call: we do not know how far it got
-      counters[C.udpSendErrors]!++;
-    }
-    // Whatever sendMany did not send: the packet it stopped at, then the rest, one by one.
-    for (let i = sent; i < n; i++) {
-      const data = batch[i * 3] as Buffer;
+    let i = 0;
+    while (i < n) {
+      let sent = 0;
       try {
-        if (!sock.send(data, batch[i * 3 + 1] as number, batch[i * 3 + 2] as string)) counters[C.udpSendErrors]!++;
+        // The common case sends the whole batch in one call; a retry after a failure sends the
+        // rest (slice: the error path only).
+        sent = sock.sendMany(i === 0 ? batch : batch.slice(i * 3));
       } catch {
-        counters[C.udpSendErrors]!++;
+        sent = 0;
       }
+      i += sent;
+      if (i >= n) break;
+      // Packet i did not go. Most often a reply to a departed client came back as ICMP "port
+      // unreachable", and the kernel reports that pending error on this later send, which then
+      // fails without sending: sending the same datagram again works (the error is consumed).
+      sendOne(i);
+      i++;
     }
     batch.length = 0;
+  }
+
+  /** Send queued reply k on its own, retrying after a reported ICMP error. */
+  function sendOne(k: number): void {
+    const data = batch[k * 3] as Buffer;
+    const rport = batch[k * 3 + 1] as number;
+    const address = batch[k * 3 + 2] as string;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        if (sock!.send(data, rport, address)) return;
+      } catch {
+        // a pending ICMP error, consumed by this call: try again
+      }
+    }
+    counters[C.udpSendErrors]!++;
   }
 
   function queue(len: number, rport: number, address: string): void {

@@ -26,7 +26,7 @@ export type ClientKind = "aria2" | "transmission" | "libtorrent";
 
 /** The system Python that Debian's python3-libtorrent installs into. */
 export const PYTHON = "/usr/bin/python3";
-const LT_CLIENT = new URL("./lt-client.py", import.meta.url).pathname;
+const LT_CLIENT = join(import.meta.dir, "lt-client.py");
 
 export interface Availability {
   ok: boolean;
@@ -192,8 +192,11 @@ export function libtorrentCommand(opts: { torrent: string; dir: string; address:
 }
 
 /**
- * transmission-cli as a seeder of the file already in `dir` (-v verifies it first) or as a
- * downloader into `dir`. Its switches for DHT/LPD/PEX live in settings.json only.
+ * transmission-cli as a seeder of the file already in `dir` or as a downloader into `dir`. Its
+ * switches for DHT/LPD/PEX live in settings.json only. It checks data it finds on its own;
+ * `-v` is NOT used: with it, transmission-cli 3.00 sometimes quits at once (its main loop
+ * exits when it sees the torrent "stopped", which the forced check briefly makes it).
+ * -M: no port mapping; -D/-U: no speed limits. "message-level": 2 logs to stderr (info).
  */
 export function transmissionCommand(opts: { torrent: string; dir: string; configDir: string; peerPort: number }): string[] {
   mkdirSync(opts.configDir, { recursive: true });
@@ -228,7 +231,6 @@ export function transmissionCommand(opts: { torrent: string; dir: string; config
     "-M",
     "-D",
     "-U",
-    // no -v: see below
     opts.torrent,
   ];
 }
