@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./support/ports.ts";
 import { announceUrl, bytes20, getBencoded } from "./support/tracker.ts";
 import { connectPacket, UdpClient } from "./support/udp-client.ts";
 
@@ -50,23 +51,6 @@ async function run(args: string[]): Promise<{ code: number | null; stdout: strin
   }
 }
 
-/** A port free on 127.0.0.1 for TCP and UDP both (released again before returning). */
-async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const tcp = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-    const port = tcp.port;
-    try {
-      const udp = await Bun.udpSocket({ hostname: "127.0.0.1", port });
-      udp.close();
-      return port;
-    } catch {
-      // UDP side taken: try another TCP port.
-    } finally {
-      tcp.stop(true);
-    }
-  }
-  throw new Error("no port free for both TCP and UDP on 127.0.0.1");
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "sc6-binary-"));

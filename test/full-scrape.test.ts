@@ -5,35 +5,18 @@
  */
 import bencode from "bencode";
 import { describe, expect, test } from "bun:test";
-import { parseCommandLine } from "../src/config.ts";
-import type { Config } from "../src/config-types.ts";
 import { acceptsGzip, createFullScrape, renderFullScrape, sortByInfoHash } from "../src/full-scrape.ts";
 import { EVENT_COMPLETED, EVENT_NONE } from "../src/protocol/events.ts";
 import { C } from "../src/stats-counters.ts";
-import { startTracker, type Tracker } from "../src/tracker.ts";
+import type { Tracker } from "../src/tracker.ts";
 import { TrackerCore } from "../src/tracker-core.ts";
+import { pct, testConfig, withTracker as withTrackerOn } from "./support/tracker.ts";
 
 // ---- helpers ------------------------------------------------------------------------------------
 
-function config(args: string[]): Config {
-  const r = parseCommandLine(["0", "--quiet", "--host", "127.0.0.1", ...args], {});
-  if (r.kind !== "run") throw new Error(`bad test config: ${JSON.stringify(r)}`);
-  return r.config;
-}
-
+/** The tracker on 127.0.0.1 (port 0), with the base URL of its HTTP side. */
 async function withTracker(args: string[], fn: (t: Tracker, base: string) => Promise<void>): Promise<void> {
-  const t = await startTracker(config(args));
-  try {
-    await fn(t, `http://127.0.0.1:${t.httpPort}`);
-  } finally {
-    await t.stop();
-  }
-}
-
-function pct(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += "%" + b.toString(16).padStart(2, "0");
-  return s;
+  await withTrackerOn(["--host", "127.0.0.1", ...args], (t) => fn(t, `http://127.0.0.1:${t.httpPort}`));
 }
 
 function hex(b: Uint8Array): string {
@@ -115,12 +98,12 @@ describe("acceptsGzip", () => {
 
 describe("renderFullScrape", () => {
   test("an empty tracker is an empty files dict", () => {
-    const core = new TrackerCore(config([]));
+    const core = new TrackerCore(testConfig([]));
     expect(Buffer.from(renderFullScrape(core.store)).toString()).toBe("d5:filesdee");
   });
 
   test("every torrent once, keys in raw byte order, counts from the store", () => {
-    const core = new TrackerCore(config([]));
+    const core = new TrackerCore(testConfig([]));
     const expected = new Map<string, ScrapeEntry>();
     const ih = new Uint8Array(20);
     // Random hashes, plus groups sharing their first 4 bytes (the sort's tie-break path) and
@@ -150,7 +133,7 @@ describe("renderFullScrape", () => {
   });
 
   test("sortByInfoHash orders hashes that share a 4-byte prefix by the rest", () => {
-    const core = new TrackerCore(config([]));
+    const core = new TrackerCore(testConfig([]));
     const hashes = [
       [0xff, 0, 0, 0, 1],
       [0, 0, 0, 1, 0xff],
@@ -172,7 +155,7 @@ describe("renderFullScrape", () => {
 
 describe("createFullScrape cache (fake clock)", () => {
   function setup(cacheSeconds: number) {
-    const core = new TrackerCore(config(["--full-scrape", "--full-scrape-cache", String(cacheSeconds)]));
+    const core = new TrackerCore(testConfig(["--full-scrape", "--full-scrape-cache", String(cacheSeconds)]));
     let now = 0;
     const handler = createFullScrape(core, { now: () => now });
     const get = async (ae = "identity") =>

@@ -10,6 +10,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
 import bencode from "bencode";
+import { freePort } from "./support/ports.ts";
 
 const ROOT = `${import.meta.dir}/..`;
 const MAIN = `${ROOT}/src/main.ts`;
@@ -19,27 +20,6 @@ const TEST_TIMEOUT = 20_000;
 // ---------------------------------------------------------------------------------------------
 // Process helpers
 
-/**
- * A port free on 127.0.0.1 for TCP and UDP both: the OS picks a TCP port, then UDP must bind the
- * same number. Released before returning, so another process may take it in between; start()
- * retries with a new port when the child exits at start-up.
- */
-async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const tcp = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-    const port = tcp.port;
-    try {
-      const udp = await Bun.udpSocket({ hostname: "127.0.0.1", port });
-      udp.close();
-      return port;
-    } catch {
-      // UDP side taken: try another TCP port.
-    } finally {
-      tcp.stop(true);
-    }
-  }
-  throw new Error("no port free for both TCP and UDP on 127.0.0.1");
-}
 
 interface Running {
   proc: Subprocess<"ignore", "pipe", "pipe">;

@@ -4,38 +4,20 @@
  * use fake clocks; integration tests run the real tracker on 127.0.0.1, port 0.
  */
 import { describe, expect, test } from "bun:test";
-import { parseCommandLine } from "../src/config.ts";
-import type { Config } from "../src/config-types.ts";
 import { C, COUNTER_NAMES } from "../src/stats-counters.ts";
 import {
   cachedSwarmFigures, canonicalAddress, collectStats, formatUptime, metricFamilies, RateWindow,
   renderMetrics, renderStatsText, statsAccess, thousands, type StatsSnapshot,
 } from "../src/stats-page.ts";
-import { startTracker, type Tracker } from "../src/tracker.ts";
+import type { Tracker } from "../src/tracker.ts";
 import { TrackerCore } from "../src/tracker-core.ts";
+import { pct, testConfig, withTracker as withTrackerOn } from "./support/tracker.ts";
 
 // ---- helpers ------------------------------------------------------------------------------------
 
-function config(args: string[]): Config {
-  const r = parseCommandLine(["0", "--quiet", "--host", "127.0.0.1", ...args], {});
-  if (r.kind !== "run") throw new Error(`bad test config: ${JSON.stringify(r)}`);
-  return r.config;
-}
-
+/** The tracker on 127.0.0.1 (port 0), with the base URL of its HTTP side. */
 async function withTracker(args: string[], fn: (t: Tracker, base: string) => Promise<void>): Promise<void> {
-  const t = await startTracker(config(args));
-  try {
-    await fn(t, `http://127.0.0.1:${t.httpPort}`);
-  } finally {
-    await t.stop();
-  }
-}
-
-/** Every byte percent-encoded, as careful clients send info_hash and peer_id. */
-function pct(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += "%" + b.toString(16).padStart(2, "0");
-  return s;
+  await withTrackerOn(["--host", "127.0.0.1", ...args], (t) => fn(t, `http://127.0.0.1:${t.httpPort}`));
 }
 
 function filled(byte: number, tag = 0): Uint8Array {
@@ -237,7 +219,7 @@ describe("RateWindow", () => {
 
 describe("cachedSwarmFigures", () => {
   test("walks the torrents at most once per ttl and agrees with the store", () => {
-    const core = new TrackerCore(config([]));
+    const core = new TrackerCore(testConfig([]));
     let walks = 0;
     const original = core.store.countSeeders.bind(core.store);
     core.store.countSeeders = () => {
@@ -258,7 +240,7 @@ describe("cachedSwarmFigures", () => {
 });
 
 describe("renderers", () => {
-  const core = new TrackerCore(config([]));
+  const core = new TrackerCore(testConfig([]));
   core.counters[C.http200] = 1234567;
   const snapshot: StatsSnapshot = collectStats(core, {
     openHttpRequests: () => 3,
