@@ -204,6 +204,27 @@ describe("SwarmStore", () => {
     expect(answered(s, 4)).toHaveLength(10);
   });
 
+  test("runs grow in place into free neighbours and shrink in place; holes are reused", () => {
+    const s = new SwarmStore(limits);
+    // Interleaved fill: 200 one-peer torrents side by side, then a second peer for each.
+    for (let t = 0; t < 200; t++) announce(s, t, 0);
+    const before = s.v4.top;
+    for (let t = 0; t < 200; t++) announce(s, t, 1);
+    expect(s.verify()).toBeNull();
+    // Half of the torrents found a free neighbour (the hole another one left): far fewer than
+    // 200 new two-slot runs were carved from the top.
+    expect(s.v4.top - before).toBeLessThan(2 * 200);
+    for (let t = 0; t < 200; t++) for (let p = 2; p < 40; p++) announce(s, t, p);
+    expect(s.verify()).toBeNull();
+    for (let t = 0; t < 200; t++) for (let p = 0; p < 39; p++) announce(s, t, p, { event: EVENT_STOPPED });
+    expect(s.verify()).toBeNull();
+    expect(s.peerCount).toBe(200);
+    for (let t = 0; t < 200; t++) announce(s, t, 39, { event: EVENT_STOPPED });
+    expect(s.peerCount).toBe(0);
+    // Everything freed merged back and returned to the top.
+    expect(s.v4.top).toBe(0);
+  });
+
   test("matches a simple model under random operations", () => {
     // Reference model: Map<torrent, Map<peer, {seeder}>>; the store must agree on every count.
     let seed = 12345;
@@ -214,7 +235,7 @@ describe("SwarmStore", () => {
     const s = new SwarmStore({ ...limits, peerTimeout: 50 });
     const model = new Map<number, Map<string, { seeder: boolean; seen: number }>>();
     let now = 1;
-    for (let i = 0; i < 60_000; i++) {
+    for (let i = 0; i < 100_000; i++) {
       if (i % 500 === 0) now += 7;
       const t = rnd(40);
       const fam: 4 | 6 = rnd(4) === 0 ? 6 : 4;

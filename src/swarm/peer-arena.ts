@@ -15,7 +15,10 @@
  * a power of two (size class c holds 1 << c slots). A full run moves to the next class; a run
  * that falls to a quarter of its capacity moves down one. Freed runs go to per-class free lists
  * and are reused before the arena grows. Removal is swap-with-last inside the run, so runs stay
- * dense and an answer is at most two copies (a window that wraps once).
+ * dense and an answer is at most two copies (a window that wraps once). A full run first tries
+ * to grow in place, into the free run of its own class just after or just before it (tagged in
+ * the owner column, see FREE_TAG) or into the space at the arena's top; a run that shrinks
+ * keeps its lower half and frees the upper one. That keeps the holes that peers leave usable.
  *
  * The index. A peer is identified inside its torrent by (address, port) — never by peer_id,
  * which anyone can send. Runs of fewer than 2^INDEX_MIN_CLASS slots are simply scanned: at most
@@ -31,6 +34,11 @@ import { growableBuffer, growBuffer } from "./growable.ts";
 import { keyedHash } from "./keyed-hash.ts";
 
 export const NO_OWNER = 0;
+/**
+ * The owner column of the FIRST slot of a free run holds FREE_TAG + its size class (the other
+ * slots hold NO_OWNER). Torrent ids + 1 stay below 2^31, so the tags never meet a real owner.
+ */
+const FREE_TAG = 0xffffff00;
 export const FLAG_SEEDER = 1;
 export const FLAG_COUNTED = 2;
 export const PEER_ID_LENGTH = 20;
@@ -102,21 +110,87 @@ export class PeerArena {
 
   // ---- runs -------------------------------------------------------------------------------
 
-  /** Carve a run of class `cls` (1 << cls slots); returns its first slot. */
+  /**
+   * Carve a run of class `cls` (1 << cls slots); returns its first slot. A free run of that
+   * class first; else the smallest larger free run, split (its upper halves go back to the free
+   * lists); else fresh space at the top.
+   */
   allocRun(cls: number): number {
-    const n = this.freeCount[cls]!;
-    if (n > 0) {
-      this.freeCount[cls] = n - 1;
-      return this.freeRuns[cls]![n - 1]!;
+    const off = this.popFree(cls);
+    if (off >= 0) return off;
+    for (let c = cls + 1; c <= MAX_CLASS; c++) {
+      const big = this.popFree(c);
+      if (big < 0) continue;
+      for (let k = cls; k < c; k++) this.pushFree(big + (1 << k), k);
+      return big;
     }
     const size = 1 << cls;
     if (this.top + size > this.capacity) this.grow(this.top + size);
-    const off = this.top;
+    const start = this.top;
     this.top += size;
-    return off;
+    return start;
   }
 
+  /**
+   * Give back the run of class `cls` at `off` (its slots already hold no peer). It merges with
+   * a free run of the same class right after or right before it (repeatedly), and a run that
+   * ends at the top lowers the top instead of going to a free list.
+   */
   freeRun(off: number, cls: number): void {
+    const owner = this.owner;
+    while (cls < MAX_CLASS) {
+      const size = 1 << cls;
+      const tag = FREE_TAG + cls;
+      if (off + size < this.top && owner[off + size] === tag) {
+        owner[off + size] = NO_OWNER;
+      } else if (off >= size && owner[off - size] === tag) {
+        off -= size;
+        owner[off] = NO_OWNER;
+      } else break;
+      cls++;
+    }
+    if (off + (1 << cls) === this.top) {
+      this.lowerTop(off);
+      return;
+    }
+    this.pushFree(off, cls);
+  }
+
+  /** Move the top down to `at`, then past every free run that now ends at the top. */
+  private lowerTop(at: number): void {
+    const owner = this.owner;
+    let top = at;
+    for (let c = 0; c <= MAX_CLASS && top > 0; c++) {
+      const head = top - (1 << c);
+      if (head >= 0 && owner[head] === FREE_TAG + c) {
+        owner[head] = NO_OWNER; // its list entry goes stale
+        top = head;
+        c = -1; // look again from the smallest class
+      }
+    }
+    this.top = top;
+  }
+
+  /** Pop a free run of class `cls` from its list, skipping stale entries; -1 if none. */
+  private popFree(cls: number): number {
+    const stack = this.freeRuns[cls]!;
+    const tag = FREE_TAG + cls;
+    let n = this.freeCount[cls]!;
+    // An entry is stale when its run was since taken by a neighbour growing in place, merged
+    // into a bigger free run, or given back to the top: its head no longer carries the tag.
+    while (n > 0) {
+      const off = stack[--n]!;
+      if (off < this.top && this.owner[off] === tag) {
+        this.freeCount[cls] = n;
+        this.owner[off] = NO_OWNER;
+        return off;
+      }
+    }
+    this.freeCount[cls] = 0;
+    return -1;
+  }
+
+  private pushFree(off: number, cls: number): void {
     let stack = this.freeRuns[cls]!;
     const n = this.freeCount[cls]!;
     if (n === stack.length) {
@@ -126,9 +200,29 @@ export class PeerArena {
     }
     stack[n] = off;
     this.freeCount[cls] = n + 1;
+    this.owner[off] = FREE_TAG + cls;
   }
 
-  /** Free runs per class (for tests and /stats). */
+  /**
+   * Take the free run of class `cls` that starts at `at`, if there is one, or the space at the
+   * arena's top: so a run can grow in place into its neighbour (no copy, no index update) and
+   * the hole a neighbour left is reused. Its stack entry goes stale (allocRun skips it).
+   */
+  takeRunAt(at: number, cls: number): boolean {
+    const size = 1 << cls;
+    if (at === this.top) {
+      if (at + size > this.capacity) this.grow(at + size);
+      this.top += size;
+      return true;
+    }
+    if (at >= 0 && at < this.top && this.owner[at] === FREE_TAG + cls) {
+      this.owner[at] = NO_OWNER;
+      return true;
+    }
+    return false;
+  }
+
+  /** Free-list entries per class, stale ones included (for tests). */
   freeRunCount(cls: number): number {
     return this.freeCount[cls]!;
   }

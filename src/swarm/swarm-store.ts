@@ -387,7 +387,7 @@ export class SwarmStore {
       clsCol[t] = 0;
     } else if (len === 1 << cls) {
       if (cls >= MAX_CLASS) throw new Error("swarm larger than the largest size class");
-      this.moveRun(t, arena, offCol, clsCol, len, cls + 1);
+      if (!this.growInPlace(t, arena, offCol, clsCol, len, cls)) this.moveRun(t, arena, offCol, clsCol, len, cls + 1);
     }
     const p = offCol[t]! + len;
     copyBytes(rec, recOff, arena.rec, p * arena.stride, arena.stride);
@@ -396,6 +396,27 @@ export class SwarmStore {
     lenCol[t] = len + 1;
     arena.count++;
     return p;
+  }
+
+  /**
+   * Double torrent t's full run (class `cls`, `len` peers) without a new run: take the free run
+   * of the same class right after it (or the arena's top), and nothing moves; or the one right
+   * before it, and the peers move down into it. False when neither neighbour is free.
+   */
+  private growInPlace(t: number, arena: PeerArena, offCol: Uint32Array, clsCol: Uint8Array, len: number, cls: number): boolean {
+    const off = offCol[t]!;
+    const size = 1 << cls;
+    const wasIndexed = cls >= INDEX_MIN_CLASS;
+    let newOff: number;
+    if (arena.takeRunAt(off + size, cls)) newOff = off;
+    else if (off >= size && arena.takeRunAt(off - size, cls)) {
+      newOff = off - size;
+      for (let i = 0; i < len; i++) arena.moveSlot(off + i, newOff + i, wasIndexed);
+    } else return false;
+    offCol[t] = newOff;
+    clsCol[t] = cls + 1;
+    if (!wasIndexed && cls + 1 >= INDEX_MIN_CLASS) for (let i = 0; i < len; i++) arena.addToIndex(newOff + i);
+    return true;
   }
 
   /** Move torrent t's run to a fresh run of class `cls`, keeping its `len` peers. */
@@ -436,8 +457,12 @@ export class SwarmStore {
       arena.freeRun(off, cls);
       clsCol[t] = NO_RUN;
     } else if (cls >= 2 && len <= 1 << (cls - 2)) {
-      // A quarter full: halve, so a swarm that shrank does not pin a large run.
-      this.moveRun(t, arena, offCol, clsCol, len, cls - 1);
+      // A quarter full: halve in place, so a swarm that shrank does not pin a large run. The
+      // peers sit in the lower half already; the upper half becomes a free run.
+      const half = cls - 1;
+      if (cls >= INDEX_MIN_CLASS && half < INDEX_MIN_CLASS) for (let i = 0; i < len; i++) arena.unindex(off + i);
+      clsCol[t] = half;
+      arena.freeRun(off + (1 << half), half);
     }
   }
 
@@ -553,6 +578,24 @@ export class SwarmStore {
     let indexed6 = 0;
     let peers4 = 0;
     let peers6 = 0;
+    // Run capacities must not overlap, and no slot of a live run may look like a free run.
+    const claimed = [new Uint8Array(this.v4.top), new Uint8Array(this.v6.top)];
+    for (let t = 0; t < this.ttop; t++) {
+      if (this.live[t] === 0) continue;
+      for (const family of [4, 6] as const) {
+        const cls = family === 4 ? this.cls4[t]! : this.cls6[t]!;
+        if (cls === NO_RUN) continue;
+        const off = family === 4 ? this.off4[t]! : this.off6[t]!;
+        const arena = family === 4 ? this.v4 : this.v6;
+        const map = claimed[family === 4 ? 0 : 1]!;
+        if (off + (1 << cls) > arena.top) return `torrent ${t} run past the arena top`;
+        for (let p = off; p < off + (1 << cls); p++) {
+          if (map[p] !== 0) return `slot ${p} claimed by two runs`;
+          map[p] = 1;
+          if (arena.owner[p]! >= 0xffffff00) return `slot ${p} of torrent ${t}'s run is tagged free`;
+        }
+      }
+    }
     for (let t = 0; t < this.ttop; t++) {
       if (this.live[t] === 0) continue;
       if (this.findTorrent(this.hash, t * INFO_HASH_LENGTH) !== t) return `torrent ${t} not found by its hash`;
