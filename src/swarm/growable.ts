@@ -43,3 +43,16 @@ export function growBuffer(buf: ArrayBuffer, bytes: number, reserveBytes: number
   new Uint8Array(bigger).set(new Uint8Array(buf));
   return bigger;
 }
+
+/**
+ * The next capacity (in elements) for a column that must hold `need`: +1/8 at a time, at least
+ * 1024. Small steps on purpose: `resize()` zero-fills what it adds, which makes those pages
+ * resident at once, so the slack past the last element in use is memory paid for (measured:
+ * with x1.5 steps, 520k torrents sat in columns for 672k, ~8 MB of zeros). In place, a step
+ * costs only that zero-fill; on the copy fallback the extra copies stay amortised O(1).
+ */
+export function nextCapacity(current: number, need: number): number {
+  let cap = current;
+  while (cap < need) cap += Math.max(cap >>> 3, 1024);
+  return cap;
+}

@@ -30,7 +30,7 @@
  * which runs are indexed (by size class) and tells every method here whether the slot it
  * touches is; when an indexed peer moves (swap-removal, run growth) its entry is rewritten.
  */
-import { growableBuffer, growBuffer } from "./growable.ts";
+import { growableBuffer, growBuffer, nextCapacity } from "./growable.ts";
 import { keyedHash } from "./keyed-hash.ts";
 
 export const NO_OWNER = 0;
@@ -228,12 +228,11 @@ export class PeerArena {
   }
 
   /**
-   * Grow every column to hold at least `need` slots (x1.5: RSS matters more than the
-   * occasional resize; pages past `top` are never written, so they are never resident).
+   * Grow every column to hold at least `need` slots, in small steps (see nextCapacity).
    */
   private grow(need: number): void {
     let cap = this.capacity;
-    while (cap < need) cap = Math.ceil(cap * 1.5) + 16;
+    cap = nextCapacity(cap, need);
     const r = Math.max(this.reserveSlots, cap);
     const s = this.stride;
     this.recBuf = growBuffer(this.recBuf, cap * s, r * s);

@@ -19,7 +19,7 @@
  * copies it with writeCompact() (one or two `set` calls) or walks it with selectedSlot().
  */
 import { EVENT_COMPLETED, EVENT_STOPPED, type AnnounceEvent } from "../protocol/events.ts";
-import { growableBuffer, growBuffer } from "./growable.ts";
+import { growableBuffer, growBuffer, nextCapacity } from "./growable.ts";
 import { keyedHash } from "./keyed-hash.ts";
 import { FLAG_COUNTED, FLAG_SEEDER, INDEX_MIN_CLASS, MAX_CLASS, NO_OWNER, PeerArena } from "./peer-arena.ts";
 
@@ -130,7 +130,7 @@ export class SwarmStore {
   private growTorrents(need: number): void {
     const old = this.tcap;
     let cap = Math.max(old, 64);
-    while (cap < need) cap = Math.ceil(cap * 1.5);
+    cap = nextCapacity(cap, need);
     const reserve = Math.max(cap, Math.min(this.limits.maxTorrents, 1 << 26));
     const grow = (name: string, width: number): ArrayBuffer => {
       const prev = this.buffers.get(name);
