@@ -169,12 +169,10 @@ export class SwarmStore {
         this.lastTorrentProbe = i;
         return -1;
       }
-      {
-        const base = t * INFO_HASH_LENGTH;
-        let j = 0;
-        while (j < INFO_HASH_LENGTH && hash[base + j] === ih[ihOff + j]) j++;
-        if (j === INFO_HASH_LENGTH) return t;
-      }
+      const base = t * INFO_HASH_LENGTH;
+      let j = 0;
+      while (j < INFO_HASH_LENGTH && hash[base + j] === ih[ihOff + j]) j++;
+      if (j === INFO_HASH_LENGTH) return t;
       i = (i + 1) & mask;
     }
   }
@@ -194,7 +192,7 @@ export class SwarmStore {
     this.tmask = mask;
   }
 
-  private createTorrent(ih: Uint8Array, ihOff: number, h: number, indexSlot: number, now: number): number {
+  private createTorrent(ih: Uint8Array, ihOff: number, indexSlot: number, now: number): number {
     let t: number;
     if (this.freeIdCount > 0) t = this.freeIds[--this.freeIdCount]!;
     else {
@@ -284,7 +282,7 @@ export class SwarmStore {
         this.reserveTorrentIndex();
         this.probeTorrent(ih, ihOff, h);
       }
-      t = this.createTorrent(ih, ihOff, h, this.lastTorrentProbe, now);
+      t = this.createTorrent(ih, ihOff, this.lastTorrentProbe, now);
     }
     this.active[t] = now;
 
@@ -302,7 +300,7 @@ export class SwarmStore {
       return ANNOUNCE_OK;
     }
 
-    if (p < 0 && this.peerCount >= this.limits.maxPeers) {
+    if (p < 0 && (this.peerCount >= this.limits.maxPeers || (family === 4 ? this.len4[t]! : this.len6[t]!) >= 1 << MAX_CLASS)) {
       this.setCounts(t);
       return ANNOUNCE_TOO_MANY_PEERS;
     }
