@@ -74,10 +74,15 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
   }
 
   // ---- sweep: a slice every second, so no tick holds the event loop for long ----
+  // Timer callbacks are guarded: an exception escaping one would end the process.
   const sweepTimer = setInterval(() => {
-    const store = core.store;
-    const budget = Math.max(SWEEP_MIN_BUDGET, Math.ceil(store.ttop / SWEEP_CYCLE_SECONDS));
-    store.sweepSlice(nowSeconds(), budget);
+    try {
+      const store = core.store;
+      const budget = Math.max(SWEEP_MIN_BUDGET, Math.ceil(store.ttop / SWEEP_CYCLE_SECONDS));
+      store.sweepSlice(nowSeconds(), budget);
+    } catch (e) {
+      console.error("sweep: unexpected error", e);
+    }
   }, SWEEP_TICK_MS);
   sweepTimer.unref();
 
@@ -114,7 +119,13 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
       rps,
     }));
   }
-  const stepTimer = setInterval(() => step(false), config.intervalStepPeriod * 1000);
+  const stepTimer = setInterval(() => {
+    try {
+      step(false);
+    } catch (e) {
+      console.error("interval step: unexpected error", e);
+    }
+  }, config.intervalStepPeriod * 1000);
   stepTimer.unref();
 
   const httpPort = server?.port ?? 0;
