@@ -17,34 +17,20 @@ import {
   writeRaw,
 } from "../src/protocol/bencode.ts";
 import { formatAddress, parseAddress } from "../src/protocol/compact.ts";
+import { writeAnnounceHead } from "../src/protocol/http-answer.ts";
 import { AnnounceQuery, ScrapeQuery, parseAnnounceQuery, parseScrapeQuery } from "../src/protocol/http-query.ts";
 
 // --- writing an announce answer ---------------------------------------------------------------
 
-const K_COMPLETE = encodeAscii("d8:complete");
-const K_DOWNLOADED = encodeAscii("10:downloaded");
-const K_INCOMPLETE = encodeAscii("10:incomplete");
-const K_INTERVAL = encodeAscii("8:interval");
-const K_MIN_INTERVAL = encodeAscii("12:min interval");
-const K_PEERS = encodeAscii("5:peers");
 const END = encodeAscii("e");
 
 const out = new Uint8Array(4096);
 const peers = new Uint8Array(50 * 6).map((_, i) => (i * 37 + 11) & 0xff);
 let seeders = 1234;
 
+/** An announce answer as the server writes it: the shared head, the compact peers, the end. */
 function writeAnnounceAnswer(): number {
-  let o = writeRaw(out, 0, K_COMPLETE);
-  o = writeInt(out, o, seeders++ & 0xffff);
-  o = writeRaw(out, o, K_DOWNLOADED);
-  o = writeInt(out, o, 98765);
-  o = writeRaw(out, o, K_INCOMPLETE);
-  o = writeInt(out, o, 321);
-  o = writeRaw(out, o, K_INTERVAL);
-  o = writeInt(out, o, 1800);
-  o = writeRaw(out, o, K_MIN_INTERVAL);
-  o = writeInt(out, o, 900);
-  o = writeRaw(out, o, K_PEERS);
+  let o = writeAnnounceHead(out, seeders++ & 0xffff, 98765, 321, 1800, 900);
   o = writeBytes(out, o, peers, 0, peers.length);
   return writeRaw(out, o, END);
 }

@@ -17,15 +17,12 @@
  * the sort is a native BigUint64Array sort on (first 4 hash bytes, position) with a comparator
  * only for the rare runs that share the 4-byte prefix.
  */
-import { encodeAscii, writeBytes, writeInt, writeRaw } from "./protocol/bencode.ts";
+import { writeBytes, writeRaw } from "./protocol/bencode.ts";
+import { K_FILES, writeScrapeCounts } from "./protocol/http-answer.ts";
 import { C } from "./stats-counters.ts";
 import { INFO_HASH_LENGTH, type SwarmStore } from "./swarm/swarm-store.ts";
 import type { TrackerCore } from "./tracker-core.ts";
 
-const K_FILES = encodeAscii("d5:filesd");
-const K_COMPLETE = encodeAscii("d8:complete");
-const K_DOWNLOADED = encodeAscii("10:downloaded");
-const K_INCOMPLETE = encodeAscii("10:incomplete");
 const CH_E = 0x65;
 
 /**
@@ -88,13 +85,7 @@ export function renderFullScrape(store: SwarmStore): Uint8Array<ArrayBuffer> {
   for (let i = 0; i < ids.length; i++) {
     const t = ids[i]!;
     o = writeBytes(out, o, hash, t * INFO_HASH_LENGTH, t * INFO_HASH_LENGTH + INFO_HASH_LENGTH);
-    o = writeRaw(out, o, K_COMPLETE);
-    o = writeInt(out, o, store.seeders[t]!);
-    o = writeRaw(out, o, K_DOWNLOADED);
-    o = writeInt(out, o, store.downloaded[t]!);
-    o = writeRaw(out, o, K_INCOMPLETE);
-    o = writeInt(out, o, store.leechersOf(t));
-    out[o++] = CH_E;
+    o = writeScrapeCounts(out, o, store.seeders[t]!, store.downloaded[t]!, store.leechersOf(t));
   }
   out[o++] = CH_E;
   out[o++] = CH_E;

@@ -10,21 +10,14 @@
  */
 import type { Server } from "bun";
 import { encodeAscii, writeAscii, writeBytes, writeFailure, writeFailureRetryIn, writeInt, writeRaw, writeUint } from "../protocol/bencode.ts";
+import { K_FILES, K_PEERS6, writeAnnounceHead, writeScrapeCounts } from "../protocol/http-answer.ts";
 import { formatAddress, parseAddress, writePort } from "../protocol/compact.ts";
 import { AnnounceQuery, parseAnnounceQuery, parseScrapeQuery, ScrapeQuery } from "../protocol/http-query.ts";
 import { C } from "../stats-counters.ts";
 import { ANNOUNCE_OK, ANNOUNCE_TOO_MANY_TORRENTS } from "../swarm/swarm-store.ts";
 import { nowSeconds, type TrackerCore } from "../tracker-core.ts";
 
-// Pre-encoded dictionary keys, in the sorted order the answer needs them.
-const K_COMPLETE = encodeAscii("d8:complete");
-const K_DOWNLOADED = encodeAscii("10:downloaded");
-const K_INCOMPLETE = encodeAscii("10:incomplete");
-const K_INTERVAL = encodeAscii("8:interval");
-const K_MIN_INTERVAL = encodeAscii("12:min interval");
-const K_PEERS = encodeAscii("5:peers");
-const K_PEERS6 = encodeAscii("6:peers6");
-const K_FILES = encodeAscii("d5:filesd");
+// Pre-encoded keys of the compact=0 peer dicts (ip < peer id < port).
 const K_IP = encodeAscii("d2:ip");
 const K_PEER_ID = encodeAscii("7:peer id");
 const K_PORT = encodeAscii("4:port");
@@ -101,17 +94,7 @@ export function createHttpHandler(core: TrackerCore, opts: HttpHandlerOptions = 
       const what = status === ANNOUNCE_TOO_MANY_TORRENTS ? "torrents" : "peers";
       return answer(writeFailureRetryIn(out, 0, `tracker is full (too many ${what}), try later`, core.interval));
     }
-    let o = writeRaw(out, 0, K_COMPLETE);
-    o = writeInt(out, o, store.complete);
-    o = writeRaw(out, o, K_DOWNLOADED);
-    o = writeInt(out, o, store.downloadedCount);
-    o = writeRaw(out, o, K_INCOMPLETE);
-    o = writeInt(out, o, store.incomplete);
-    o = writeRaw(out, o, K_INTERVAL);
-    o = writeInt(out, o, core.interval);
-    o = writeRaw(out, o, K_MIN_INTERVAL);
-    o = writeInt(out, o, core.interval);
-    o = writeRaw(out, o, K_PEERS);
+    let o = writeAnnounceHead(out, store.complete, store.downloadedCount, store.incomplete, core.interval, core.interval);
     const sel = store.sel;
     if (query.compact) {
       o = writeCompactString(4, sel.count4 * 6, o);
@@ -172,13 +155,7 @@ export function createHttpHandler(core: TrackerCore, opts: HttpHandlerOptions = 
     for (let i = 0; i < scrape.count; i++) {
       o = writeBytes(out, o, hashes, i * 20, i * 20 + 20);
       const t = store.findTorrent(hashes, i * 20);
-      o = writeRaw(out, o, K_COMPLETE);
-      o = writeInt(out, o, t < 0 ? 0 : store.seeders[t]!);
-      o = writeRaw(out, o, K_DOWNLOADED);
-      o = writeInt(out, o, t < 0 ? 0 : store.downloaded[t]!);
-      o = writeRaw(out, o, K_INCOMPLETE);
-      o = writeInt(out, o, t < 0 ? 0 : store.leechersOf(t));
-      out[o++] = CH_E;
+      o = t < 0 ? writeScrapeCounts(out, o, 0, 0, 0) : writeScrapeCounts(out, o, store.seeders[t]!, store.downloaded[t]!, store.leechersOf(t));
     }
     out[o++] = CH_E;
     out[o++] = CH_E;
