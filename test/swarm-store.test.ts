@@ -225,6 +225,25 @@ describe("SwarmStore", () => {
     expect(s.v4.top).toBe(0);
   });
 
+  test("IPv6 columns appear with the first IPv6 peer; torrents made before then work for IPv6", () => {
+    const s = new SwarmStore(limits);
+    for (let t = 0; t < 300; t++) announce(s, t, 1, { seeder: t % 2 === 0 });
+    expect(s.len6.length).toBe(0); // an IPv4-only table pays nothing for IPv6 runs
+    expect(s.verify()).toBeNull();
+    announce(s, 5, 9, { family: 6 });
+    announce(s, 5, 10, { family: 6, both: true });
+    expect(answered(s, 6)).toEqual([Buffer.from(rec6(9)).toString("hex")]);
+    expect(answered(s, 4)).toEqual([Buffer.from(rec4(1)).toString("hex")]);
+    expect([s.complete, s.incomplete]).toEqual([0, 3]);
+    expect(s.len6.length).toBeGreaterThanOrEqual(300);
+    for (let t = 300; t < 2000; t++) announce(s, t, 2, { family: t % 3 === 0 ? 6 : 4 });
+    expect(s.verify()).toBeNull();
+    announce(s, 5, 9, { family: 6, event: EVENT_STOPPED });
+    announce(s, 5, 10, { family: 6, event: EVENT_STOPPED });
+    expect(s.verify()).toBeNull();
+    expect(s.leechersOf(s.findTorrent(ih(5), 0))).toBe(1);
+  });
+
   test("matches a simple model under random operations", () => {
     // Reference model: Map<torrent, Map<peer, {seeder}>>; the store must agree on every count.
     let seed = 12345;

@@ -5,7 +5,9 @@
  * Torrents. A torrent id `t` indexes the per-torrent columns:
  *   hash[t*20 .. +20]  info_hash (its keyed hash is recomputed when the index needs it: on a
  *                      rebuild or a delete, rare enough not to pay 4 bytes per torrent for)
- *   off4/len4/cls4[t]  its IPv4 run          off6/len6/cls6[t]  its IPv6 run (cls NO_RUN = none)
+ *   off4/len4/cls4[t]  its IPv4 run          off6/len6/cls6[t]  its IPv6 run (cls NO_RUN = none);
+ *                      the IPv6 columns are only allocated once the first IPv6 peer announces
+ *                      (has6): an IPv4-only tracker does not pay 9 bytes per torrent for them
  *   seeders[t]         seeders, both families (leechers = len4 + len6 - seeders)
  *   downloaded[t]      `completed` events counted (once per peer)
  *   active[t]          last announce, seconds; a torrent with no peers but a downloaded count
@@ -58,8 +60,9 @@ function copyBytes(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: num
 }
 
 /** Per-torrent u32 columns and u8 columns, in the order their buffers are kept. */
-const U32_COLUMNS = ["off4", "len4", "off6", "len6", "seeders", "downloaded", "active"] as const;
-const U8_COLUMNS = ["cls4", "cls6", "live"] as const;
+const U32_COLUMNS = ["off4", "len4", "seeders", "downloaded", "active"] as const;
+const U8_COLUMNS = ["cls4", "live"] as const;
+const U32_COLUMNS_6 = ["off6", "len6"] as const;
 
 export class SwarmStore {
   readonly v4: PeerArena;
@@ -78,6 +81,8 @@ export class SwarmStore {
   off6 = new Uint32Array(0);
   len6 = new Uint32Array(0);
   private cls6 = new Uint8Array(0);
+  /** Whether an IPv6 peer has ever announced, i.e. whether the *6 columns exist. */
+  private has6 = false;
   seeders = new Uint32Array(0);
   downloaded = new Uint32Array(0);
   private active = new Uint32Array(0);
@@ -144,8 +149,32 @@ export class SwarmStore {
     for (const name of U8_COLUMNS) self[name] = new Uint8Array(grow(name, 1));
     // A torrent id past the old capacity has no run yet (new bytes are zero; NO_RUN is not).
     this.cls4.fill(NO_RUN, old, cap);
-    this.cls6.fill(NO_RUN, old, cap);
+    if (this.has6) {
+      for (const name of U32_COLUMNS_6) self[name] = new Uint32Array(grow(name, 4));
+      this.cls6 = new Uint8Array(grow("cls6", 1));
+      this.cls6.fill(NO_RUN, old, cap);
+    }
     this.tcap = cap;
+  }
+
+  /** The first IPv6 peer: give every torrent (past and future) empty IPv6 run columns. */
+  private enable6(): void {
+    this.has6 = true;
+    const cap = this.tcap;
+    const self = this as unknown as Record<string, Uint32Array>;
+    for (const name of U32_COLUMNS_6) {
+      const buf = growableBuffer(cap * 4, Math.min(this.limits.maxTorrents, 1 << 26) * 4);
+      this.buffers.set(name, buf);
+      self[name] = new Uint32Array(buf);
+    }
+    const cls = growableBuffer(cap, Math.min(this.limits.maxTorrents, 1 << 26));
+    this.buffers.set("cls6", cls);
+    this.cls6 = new Uint8Array(cls).fill(NO_RUN);
+  }
+
+  /** Peers of torrent t, both families. */
+  private peersOf(t: number): number {
+    return this.has6 ? this.len4[t]! + this.len6[t]! : this.len4[t]!;
   }
 
   private torrentHash(t: number): number {
@@ -201,9 +230,11 @@ export class SwarmStore {
     }
     copyBytes(ih, ihOff, this.hash, t * INFO_HASH_LENGTH, INFO_HASH_LENGTH);
     this.len4[t] = 0;
-    this.len6[t] = 0;
     this.cls4[t] = NO_RUN;
-    this.cls6[t] = NO_RUN;
+    if (this.has6) {
+      this.len6[t] = 0;
+      this.cls6[t] = NO_RUN;
+    }
     this.seeders[t] = 0;
     this.downloaded[t] = 0;
     this.active[t] = now;
@@ -215,9 +246,11 @@ export class SwarmStore {
 
   private deleteTorrent(t: number): void {
     if (this.cls4[t] !== NO_RUN) this.v4.freeRun(this.off4[t]!, this.cls4[t]!);
-    if (this.cls6[t] !== NO_RUN) this.v6.freeRun(this.off6[t]!, this.cls6[t]!);
     this.cls4[t] = NO_RUN;
-    this.cls6[t] = NO_RUN;
+    if (this.has6) {
+      if (this.cls6[t] !== NO_RUN) this.v6.freeRun(this.off6[t]!, this.cls6[t]!);
+      this.cls6[t] = NO_RUN;
+    }
     // Backward-shift deletion from the torrent index.
     const tindex = this.tindex;
     const mask = this.tmask;
@@ -269,6 +302,7 @@ export class SwarmStore {
     const sel = this.sel;
     sel.count4 = 0;
     sel.count6 = 0;
+    if (family === 6 && !this.has6) this.enable6();
     const h = keyedHash(ih, ihOff, INFO_HASH_LENGTH, 0);
     let t = this.probeTorrent(ih, ihOff, h);
     if (t < 0) {
@@ -296,7 +330,7 @@ export class SwarmStore {
     if (event === EVENT_STOPPED) {
       if (p >= 0) this.removePeer(t, family, p);
       this.setCounts(t);
-      if (this.len4[t]! + this.len6[t]! === 0 && this.downloaded[t] === 0) this.deleteTorrent(t);
+      if (this.peersOf(t) === 0 && this.downloaded[t] === 0) this.deleteTorrent(t);
       return ANNOUNCE_OK;
     }
 
@@ -325,7 +359,7 @@ export class SwarmStore {
     } else {
       sel.start6 = start; sel.count6 = mine; sel.runOff6 = runOff; sel.runLen6 = runLen;
     }
-    if (bothFamilies && want > 0) {
+    if (bothFamilies && want > 0 && this.has6) {
       const oLen = family === 4 ? this.len6[t]! : this.len4[t]!;
       const oOff = family === 4 ? this.off6[t]! : this.off4[t]!;
       const theirs = oLen < want ? oLen : want;
@@ -369,7 +403,7 @@ export class SwarmStore {
   private setCounts(t: number): void {
     const s = this.seeders[t]!;
     this.complete = s;
-    this.incomplete = this.len4[t]! + this.len6[t]! - s;
+    this.incomplete = this.peersOf(t) - s;
     this.downloadedCount = this.downloaded[t]!;
   }
 
@@ -497,7 +531,7 @@ export class SwarmStore {
 
   /** Seeders / leechers / downloaded of torrent t (t from findTorrent). */
   leechersOf(t: number): number {
-    return this.len4[t]! + this.len6[t]! - this.seeders[t]!;
+    return this.peersOf(t) - this.seeders[t]!;
   }
 
   /** Live torrent ids, for full scrape and stats walks (allocates: not a hot path). */
@@ -525,8 +559,8 @@ export class SwarmStore {
     for (; t < end; t++) {
       if (this.live[t] === 0) continue;
       this.expireRun(t, 4, peerDeadline);
-      this.expireRun(t, 6, peerDeadline);
-      const n = this.len4[t]! + this.len6[t]!;
+      if (this.has6) this.expireRun(t, 6, peerDeadline);
+      const n = this.peersOf(t);
       if (n > this.cycleMaxPeers) this.cycleMaxPeers = n;
       if (n === 0 && (this.downloaded[t] === 0 || this.active[t]! < torrentDeadline)) {
         this.deleteTorrent(t);
@@ -580,7 +614,7 @@ export class SwarmStore {
     const claimed = [new Uint8Array(this.v4.top), new Uint8Array(this.v6.top)];
     for (let t = 0; t < this.ttop; t++) {
       if (this.live[t] === 0) continue;
-      for (const family of [4, 6] as const) {
+      for (const family of this.has6 ? ([4, 6] as const) : ([4] as const)) {
         const cls = family === 4 ? this.cls4[t]! : this.cls6[t]!;
         if (cls === NO_RUN) continue;
         const off = family === 4 ? this.off4[t]! : this.off6[t]!;
@@ -598,7 +632,7 @@ export class SwarmStore {
       if (this.live[t] === 0) continue;
       if (this.findTorrent(this.hash, t * INFO_HASH_LENGTH) !== t) return `torrent ${t} not found by its hash`;
       let seeders = 0;
-      for (const family of [4, 6] as const) {
+      for (const family of this.has6 ? ([4, 6] as const) : ([4] as const)) {
         const arena = family === 4 ? this.v4 : this.v6;
         const cls = family === 4 ? this.cls4[t]! : this.cls6[t]!;
         const off = family === 4 ? this.off4[t]! : this.off6[t]!;
@@ -633,7 +667,8 @@ export class SwarmStore {
 
   /** Bytes held in typed arrays (torrent columns + both arenas). */
   bytes(): number {
-    return this.tcap * (INFO_HASH_LENGTH + 4 * U32_COLUMNS.length + U8_COLUMNS.length) + this.tindex.byteLength + this.freeIds.byteLength
+    const perTorrent = INFO_HASH_LENGTH + 4 * U32_COLUMNS.length + U8_COLUMNS.length + (this.has6 ? 4 * U32_COLUMNS_6.length + 1 : 0);
+    return this.tcap * perTorrent + this.tindex.byteLength + this.freeIds.byteLength
       + this.v4.bytes() + this.v6.bytes();
   }
 }
