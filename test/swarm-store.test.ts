@@ -135,6 +135,21 @@ describe("SwarmStore", () => {
     expect(s.torrentCount).toBe(0);
   });
 
+  test("16-bit last-seen: coarse ticks for long timeouts, correct across the counter's wrap", () => {
+    const s = new SwarmStore({ ...limits, peerTimeout: 2700 }); // ticks of 10 s
+    const t0 = 655_300; // tick 65530: the 16-bit counter wraps 60 s later
+    announce(s, 1, 1, { now: t0 });
+    announce(s, 1, 2, { now: t0 + 2000 });
+    s.sweepSlice(t0 + 2000, 100);
+    expect(s.peerCount).toBe(2); // 2000 s old: kept, though the counter wrapped meanwhile
+    s.sweepSlice(t0 + 2690, 100);
+    expect(s.peerCount).toBe(2); // within the timeout (to the tick)
+    s.sweepSlice(t0 + 2720, 100);
+    expect(s.peerCount).toBe(1); // peer 1 is older than 2700 s: gone; peer 2 stays
+    s.sweepSlice(t0 + 2000 + 2720, 100);
+    expect(s.peerCount).toBe(0);
+  });
+
   test("freed runs are reused instead of growing the arena", () => {
     const s = new SwarmStore(limits);
     for (let t = 0; t < 100; t++) for (let p = 0; p < 3; p++) announce(s, t, p);

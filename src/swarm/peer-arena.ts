@@ -6,7 +6,7 @@
  *                             A compact answer is a straight copy of a range of this array.
  *   owner[p]                  the torrent id + 1, or NO_OWNER (0) when the slot is free: zero
  *                             is what a freshly grown column holds, so growth writes nothing
- *   seen[p]                   last announce, seconds on the store's clock
+ *   seen[p]                   last announce, in the store's 16-bit ticks (see SwarmStore.tick)
  *   flags[p]                  FLAG_SEEDER | FLAG_COUNTED (its `completed` was counted)
  *   peerId[p*20 .. +20]       the client's peer_id (only read for compact=0 answers; the column
  *                             is empty, pidLen 0, when the operator turns peer ids off)
@@ -64,7 +64,7 @@ export class PeerArena {
    */
   rec: Buffer;
   owner: Uint32Array;
-  seen: Uint32Array;
+  seen: Uint16Array;
   flags: Uint8Array;
   peerId: Buffer;
 
@@ -95,12 +95,12 @@ export class PeerArena {
     const r = this.reserveSlots;
     this.recBuf = growableBuffer(initialCapacity * stride, r * stride);
     this.ownerBuf = growableBuffer(initialCapacity * 4, r * 4);
-    this.seenBuf = growableBuffer(initialCapacity * 4, r * 4);
+    this.seenBuf = growableBuffer(initialCapacity * 2, r * 2);
     this.flagsBuf = growableBuffer(initialCapacity, r);
     this.peerIdBuf = growableBuffer(initialCapacity * this.pidLen, r * this.pidLen);
     this.rec = Buffer.from(this.recBuf);
     this.owner = new Uint32Array(this.ownerBuf);
-    this.seen = new Uint32Array(this.seenBuf);
+    this.seen = new Uint16Array(this.seenBuf);
     this.flags = new Uint8Array(this.flagsBuf);
     this.peerId = Buffer.from(this.peerIdBuf);
     for (let c = 0; c <= MAX_CLASS; c++) this.freeRuns.push(new Int32Array(4));
@@ -237,13 +237,13 @@ export class PeerArena {
     const s = this.stride;
     this.recBuf = growBuffer(this.recBuf, cap * s, r * s);
     this.ownerBuf = growBuffer(this.ownerBuf, cap * 4, r * 4);
-    this.seenBuf = growBuffer(this.seenBuf, cap * 4, r * 4);
+    this.seenBuf = growBuffer(this.seenBuf, cap * 2, r * 2);
     this.flagsBuf = growBuffer(this.flagsBuf, cap, r);
     this.peerIdBuf = growBuffer(this.peerIdBuf, cap * this.pidLen, r * this.pidLen);
     // Length-tracking views follow an in-place resize; a copied buffer needs new ones.
     this.rec = Buffer.from(this.recBuf);
     this.owner = new Uint32Array(this.ownerBuf);
-    this.seen = new Uint32Array(this.seenBuf);
+    this.seen = new Uint16Array(this.seenBuf);
     this.flags = new Uint8Array(this.flagsBuf);
     this.peerId = Buffer.from(this.peerIdBuf);
     this.capacity = cap;
@@ -411,6 +411,6 @@ export class PeerArena {
   bytes(): number {
     let free = 0;
     for (const s of this.freeRuns) free += s.byteLength;
-    return this.capacity * (this.stride + 4 + 4 + 1 + this.pidLen) + this.index.byteLength + free;
+    return this.capacity * (this.stride + 4 + 2 + 1 + this.pidLen) + this.index.byteLength + free;
   }
 }

@@ -116,8 +116,22 @@ export class SwarmStore {
   /** Backing buffers of the torrent columns (grown in place where possible: growable.ts). */
   private buffers = new Map<string, ArrayBuffer>();
 
+  /**
+   * Last-seen is kept in 16 bits (2 bytes per peer, not 4): in ticks of 1/256 of the peer
+   * timeout (at least a second), so a peer expires at most one tick (~10 s at the default
+   * 2700 s) late, and 2^16 ticks (256 timeouts) pass before the counter wraps.
+   */
+  private readonly tickSeconds: number;
+  private readonly maxAgeTicks: number;
+
+  private tick(now: number): number {
+    return Math.floor(now / this.tickSeconds) & 0xffff;
+  }
+
   constructor(limits: SwarmLimits, initialTorrents = 1024) {
     this.limits = limits;
+    this.tickSeconds = Math.max(1, Math.floor(limits.peerTimeout / 256));
+    this.maxAgeTicks = Math.ceil(limits.peerTimeout / this.tickSeconds);
     // Reserve address space (not memory) for what the limits allow, with room for run slack.
     const reservePeers = Math.min(limits.maxPeers * 2, 1 << 27);
     const keepIds = limits.peerIds ?? true;
@@ -380,7 +394,7 @@ export class SwarmStore {
       else sel.runOff6 = this.off6[t]!;
     }
     copyBytes(peerId, peerIdOff, arena.peerId, p * arena.pidLen, arena.pidLen);
-    arena.seen[p] = now;
+    arena.seen[p] = this.tick(now);
     let f = arena.flags[p]!;
     if (seeder !== ((f & FLAG_SEEDER) !== 0)) {
       if (seeder) {
@@ -552,14 +566,14 @@ export class SwarmStore {
    */
   sweepSlice(now: number, budget: number): boolean {
     const t0 = performance.now();
-    const peerDeadline = now - this.limits.peerTimeout;
+    const nowTick = this.tick(now);
     const torrentDeadline = now - this.limits.torrentRetention;
     let t = this.sweepCursor;
     const end = Math.min(this.ttop, t + budget);
     for (; t < end; t++) {
       if (this.live[t] === 0) continue;
-      this.expireRun(t, 4, peerDeadline);
-      if (this.has6) this.expireRun(t, 6, peerDeadline);
+      this.expireRun(t, 4, nowTick);
+      if (this.has6) this.expireRun(t, 6, nowTick);
       const n = this.peersOf(t);
       if (n > this.cycleMaxPeers) this.cycleMaxPeers = n;
       if (n === 0 && (this.downloaded[t] === 0 || this.active[t]! < torrentDeadline)) {
@@ -585,7 +599,8 @@ export class SwarmStore {
     return true;
   }
 
-  private expireRun(t: number, family: 4 | 6, deadline: number): void {
+  private expireRun(t: number, family: 4 | 6, nowTick: number): void {
+    const maxAge = this.maxAgeTicks;
     const arena = family === 4 ? this.v4 : this.v6;
     const len = family === 4 ? this.len4[t]! : this.len6[t]!;
     if (len === 0) return;
@@ -593,7 +608,9 @@ export class SwarmStore {
     for (let k = len - 1; k >= 0; k--) {
       const off = family === 4 ? this.off4[t]! : this.off6[t]!; // a shrink may move the run
       const p = off + k;
-      if (arena.seen[p]! < deadline) {
+      // Ages are taken modulo 2^16 ticks: right as long as every peer is swept within 256
+      // timeouts, and a sweep cycle takes about a minute.
+      if (((nowTick - arena.seen[p]!) & 0xffff) > maxAge) {
         this.removePeer(t, family, p);
         this.cycleRemovedPeers++;
       }
