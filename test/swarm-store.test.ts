@@ -92,6 +92,23 @@ describe("SwarmStore", () => {
     }
   });
 
+  test("a known peer's answers, over many announces, reach every other peer and never itself", () => {
+    const s = new SwarmStore(limits);
+    for (let p = 0; p < 10; p++) announce(s, 1, p);
+    const seen = new Map<string, number>();
+    const me = Buffer.from(rec4(4)).toString("hex");
+    for (let i = 0; i < 600; i++) {
+      announce(s, 1, 4, { numwant: 3 });
+      const got = answered(s, 4);
+      expect(got).toHaveLength(3);
+      expect(new Set(got).size).toBe(3);
+      expect(got).not.toContain(me);
+      for (const g of got) seen.set(g, (seen.get(g) ?? 0) + 1);
+    }
+    expect(seen.size).toBe(9);
+    for (const n of seen.values()) expect(n).toBeGreaterThan(20); // no peer starved
+  });
+
   test("identity is (address, port): the same address on another port is another peer", () => {
     const s = new SwarmStore(limits);
     s.announce(ih(1), 0, 4, rec4(1, 1000), 0, PID, 0, false, 0, 50, false, 1);

@@ -262,38 +262,6 @@ export class PeerArena {
     if (indexed) this.repoint(from, to);
   }
 
-  /** Swap two live slots (columns and index entries). */
-  swapSlots(a: number, b: number, indexed: boolean): void {
-    // Find both index entries while the records are still where the index expects them.
-    const ia = indexed ? this.findIndexSlotOf(a) : 0;
-    const ib = indexed ? this.findIndexSlotOf(b) : 0;
-    const s = this.stride;
-    const rec = this.rec;
-    for (let i = 0; i < s; i++) {
-      const t = rec[a * s + i]!;
-      rec[a * s + i] = rec[b * s + i]!;
-      rec[b * s + i] = t;
-    }
-    const pid = this.peerId;
-    const l = this.pidLen;
-    for (let i = 0; i < l; i++) {
-      const t = pid[a * l + i]!;
-      pid[a * l + i] = pid[b * l + i]!;
-      pid[b * l + i] = t;
-    }
-    let t = this.seen[a]!;
-    this.seen[a] = this.seen[b]!;
-    this.seen[b] = t;
-    t = this.flags[a]!;
-    this.flags[a] = this.flags[b]!;
-    this.flags[b] = t;
-    // owner is the same torrent for both.
-    if (indexed) {
-      this.index[ia] = b;
-      this.index[ib] = a;
-    }
-  }
-
   // ---- the (torrent, address, port) index ---------------------------------------------------
 
   private hashSlot(p: number): number {

@@ -353,20 +353,20 @@ export class SwarmStore {
       return ANNOUNCE_TOO_MANY_PEERS;
     }
 
-    // Choose the answer. An existing announcer is moved to the end of its run and excluded.
-    let runOff = family === 4 ? this.off4[t]! : this.off6[t]!;
-    let runLen = family === 4 ? this.len4[t]! : this.len6[t]!;
-    if (p >= 0) {
-      const last = runOff + runLen - 1;
-      if (p !== last) {
-        arena.swapSlots(p, last, indexed);
-        p = last;
-      }
-      runLen--;
-    }
+    // Choose the answer: a window of the run, read cyclically from a random start. A new peer
+    // is not in the run yet. For a known one at index s, the window is taken from the n - 1
+    // others in cyclic order after it (s+1, s+2, ..., s-1), so it never contains the announcer
+    // and is still at most two copies; nothing has to move.
+    const runOff = family === 4 ? this.off4[t]! : this.off6[t]!;
+    const runLen = family === 4 ? this.len4[t]! : this.len6[t]!;
+    const others = p >= 0 ? runLen - 1 : runLen;
     let want = numwant;
-    const mine = runLen < want ? runLen : want;
-    const start = mine > 0 && runLen > mine ? Math.floor(Math.random() * runLen) : 0;
+    const mine = others < want ? others : want;
+    let start = 0;
+    if (mine > 0) {
+      if (p < 0) start = runLen > mine ? Math.floor(Math.random() * runLen) : 0;
+      else start = (p - runOff + 1 + Math.floor(Math.random() * (others - mine + 1))) % runLen;
+    }
     want -= mine;
     if (family === 4) {
       sel.start4 = start; sel.count4 = mine; sel.runOff4 = runOff; sel.runLen4 = runLen;
