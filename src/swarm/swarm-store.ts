@@ -15,10 +15,10 @@
  * `tindex` is an open-addressing table over hash(info_hash) -> torrent id (load <= 1/2,
  * backward-shift deletion). Freed ids are reused from a stack.
  *
- * The answer to an announce is chosen before the announcer is inserted or, when it is already
- * present, after it has been swapped to the end of its run and left out of the window, so a
- * peer never gets itself back. The window starts at a random offset and wraps once; the caller
- * copies it with writeCompact() (one or two `set` calls) or walks it with selectedSlot().
+ * The answer to an announce is chosen before a new announcer is inserted; for a known one, the
+ * window is taken from the others in cyclic order after it, so a peer never gets itself back.
+ * The window starts at a random offset and wraps at most once; the caller copies it with
+ * writeCompact() (one or two native copies) or walks it with selectedSlot().
  */
 import { EVENT_COMPLETED, EVENT_STOPPED, type AnnounceEvent } from "../protocol/events.ts";
 import { growableBuffer, growBuffer, nextCapacity } from "./growable.ts";
