@@ -24,12 +24,7 @@ export const K_FILES = encodeAscii("d5:filesd");
 export function writeAnnounceHead(
   out: Uint8Array, complete: number, downloaded: number, incomplete: number, interval: number, minInterval: number,
 ): number {
-  let o = writeRaw(out, 0, K_COMPLETE);
-  o = writeInt(out, o, complete);
-  o = writeRaw(out, o, K_DOWNLOADED);
-  o = writeInt(out, o, downloaded);
-  o = writeRaw(out, o, K_INCOMPLETE);
-  o = writeInt(out, o, incomplete);
+  let o = writeCounts(out, 0, complete, downloaded, incomplete);
   o = writeRaw(out, o, K_INTERVAL);
   o = writeInt(out, o, interval);
   o = writeRaw(out, o, K_MIN_INTERVAL);
@@ -39,12 +34,17 @@ export function writeAnnounceHead(
 
 /** One torrent's counts in a scrape answer: `d8:complete i..e 10:downloaded i..e 10:incomplete i..e e`. */
 export function writeScrapeCounts(out: Uint8Array, o: number, complete: number, downloaded: number, incomplete: number): number {
+  o = writeCounts(out, o, complete, downloaded, incomplete);
+  out[o] = 0x65; // 'e'
+  return o + 1;
+}
+
+/** `d8:complete i..e 10:downloaded i..e 10:incomplete i..e`: opens both kinds of answer dict. */
+function writeCounts(out: Uint8Array, o: number, complete: number, downloaded: number, incomplete: number): number {
   o = writeRaw(out, o, K_COMPLETE);
   o = writeInt(out, o, complete);
   o = writeRaw(out, o, K_DOWNLOADED);
   o = writeInt(out, o, downloaded);
   o = writeRaw(out, o, K_INCOMPLETE);
-  o = writeInt(out, o, incomplete);
-  out[o] = 0x65; // 'e'
-  return o + 1;
+  return writeInt(out, o, incomplete);
 }

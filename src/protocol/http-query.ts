@@ -268,6 +268,26 @@ function hashKey(url: string, start: number, end: number): number {
   return n === 0 ? END : h >>> 0;
 }
 
+/** Where the last scanSegment found its segment's end and first '=' (-1: none). Reused: no allocation. */
+const seg = { end: 0, eq: -1 };
+
+/**
+ * Scan one `name[=value]` segment of a query starting at url[i]: sets seg.end (the '&' or the
+ * end of the string) and seg.eq, and returns where the next segment starts.
+ */
+function scanSegment(url: string, i: number, len: number): number {
+  let eq = -1;
+  while (i < len) {
+    const c = url.charCodeAt(i);
+    if (c === 38 /* & */) break;
+    if (c === 61 /* = */ && eq < 0) eq = i;
+    i++;
+  }
+  seg.end = i;
+  seg.eq = eq;
+  return i + 1;
+}
+
 /**
  * Decodes an announce query into q (after q.reset()). queryStart is the index just after '?'
  * in url (url.length if there is none). Returns null on success, else a person-readable error
@@ -286,15 +306,9 @@ export function parseAnnounceQuery(url: string, queryStart: number, q: AnnounceQ
   while (i < len) {
     // One `name[=value]` segment: url[segStart..segEnd).
     const segStart = i;
-    let eq = -1;
-    while (i < len) {
-      const c = url.charCodeAt(i);
-      if (c === 38 /* & */) break;
-      if (c === 61 /* = */ && eq < 0) eq = i;
-      i++;
-    }
-    const segEnd = i;
-    i++;
+    i = scanSegment(url, i, len);
+    const segEnd = seg.end;
+    const eq = seg.eq;
     const nameLen = (eq < 0 ? segEnd : eq) - segStart;
     const vs = eq < 0 ? segEnd : eq + 1;
 
@@ -427,15 +441,9 @@ export function parseScrapeQuery(url: string, queryStart: number, q: ScrapeQuery
   let i = queryStart >= 0 ? queryStart : len;
   while (i < len) {
     const segStart = i;
-    let eq = -1;
-    while (i < len) {
-      const c = url.charCodeAt(i);
-      if (c === 38 /* & */) break;
-      if (c === 61 /* = */ && eq < 0) eq = i;
-      i++;
-    }
-    const segEnd = i;
-    i++;
+    i = scanSegment(url, i, len);
+    const segEnd = seg.end;
+    const eq = seg.eq;
     if ((eq < 0 ? segEnd : eq) - segStart !== 9 || !url.startsWith("info_hash", segStart)) continue;
 
     const n = decodeInto(url, eq < 0 ? segEnd : eq + 1, segEnd, scrapeScratch, 0, 20);
