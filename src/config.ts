@@ -70,7 +70,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   numwantDefault: 50, // BEP 3 / common client default
   numwantMax: 200,
   scrapeMaxHashes: 74, // a 74-hash UDP scrape request is 1496 bytes: fits a 1500-byte MTU
-  peerIds: true, // compact=0 answers carry peer ids (BEP 3); off saves 20 bytes per peer
+  peerIds: true, // compact=0 answers carry peer ids (BEP 3), kept once a client asks for them
   maxTorrents: 10_000_000,
   maxPeers: 50_000_000,
   fullScrape: false, // off, as in sc6 (a full scrape is large and easy to abuse)
@@ -213,7 +213,7 @@ const FIELDS: { readonly [K in Key]: FieldSpec<Config[K]> } = {
   quiet: { kind: "bool", doc: "Do not print the periodic terminal line." },
   peerIds: {
     kind: "bool",
-    doc: "Keep each peer's peer_id for compact=0 answers. --no-peer-ids saves 20 bytes per peer; compact=0 answers then leave out `peer id`.",
+    doc: "Keep peer_ids for compact=0 answers, from the first request that asks for them on (20 bytes per peer from then). --no-peer-ids never keeps them; compact=0 answers then leave out `peer id`.",
   },
   statsAllow: {
     kind: "list",

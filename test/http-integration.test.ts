@@ -76,12 +76,22 @@ describe("HTTP announce", () => {
       const b = base(t.httpPort);
       const ih = bytes20(4);
       const pid = new Uint8Array(20).map((_, i) => (i * 37 + 200) & 255); // binary, not UTF-8
+      // Peer ids are kept from the first request that asks for them on: 4242 announced before
+      // that, so it is listed without one until it announces again.
+      await getBencoded(announceUrl(b, { infoHash: ih, port: 4242, peerId: pid }));
+      const before = await getBencoded(announceUrl(b, { infoHash: ih, port: 4243, extra: "compact=0" }));
+      expect(before.peers).toHaveLength(1);
+      expect(Object.keys(before.peers[0]).sort()).toEqual(["ip", "port"]);
       await getBencoded(announceUrl(b, { infoHash: ih, port: 4242, peerId: pid }));
       const r = await getBencoded(announceUrl(b, { infoHash: ih, port: 4243, extra: "compact=0" }));
       expect(r.peers).toHaveLength(1);
       expect(text(r.peers[0].ip)).toBe("127.0.0.1");
       expect(r.peers[0].port).toBe(4242);
       expect(Array.from(r.peers[0]["peer id"])).toEqual(Array.from(pid));
+      // And 4242 sees 4243's id: its compact=0 announce came after the switch.
+      const back = await getBencoded(announceUrl(b, { infoHash: ih, port: 4242, peerId: pid, extra: "compact=0" }));
+      expect(back.peers[0].port).toBe(4243);
+      expect(back.peers[0]["peer id"]).toBeDefined();
       const n = await getBencoded(announceUrl(b, { infoHash: ih, port: 4243, extra: "compact=0&no_peer_id=1" }));
       expect(Object.keys(n.peers[0]).sort()).toEqual(["ip", "port"]);
     });

@@ -152,19 +152,62 @@ describe("SwarmStore", () => {
     expect(s.torrentCount).toBe(0);
   });
 
-  test("16-bit last-seen: coarse ticks for long timeouts, correct across the counter's wrap", () => {
+  test("14-bit last-seen: coarse ticks for long timeouts, correct across the counter's wrap, flags kept apart", () => {
     const s = new SwarmStore({ ...limits, peerTimeout: 2700 }); // ticks of 10 s
-    const t0 = 655_300; // tick 65530: the 16-bit counter wraps 60 s later
-    announce(s, 1, 1, { now: t0 });
+    const t0 = (16_384 * 40 + 16_378) * 10; // tick ≡ 16378: the 14-bit counter wraps 60 s later
+    // Peer 1 is a seeder whose `completed` was counted: both flag bits of its `seen` are set.
+    announce(s, 1, 1, { now: t0, seeder: true, event: EVENT_COMPLETED });
     announce(s, 1, 2, { now: t0 + 2000 });
     s.sweepSlice(t0 + 2000, 100);
     expect(s.peerCount).toBe(2); // 2000 s old: kept, though the counter wrapped meanwhile
     s.sweepSlice(t0 + 2690, 100);
     expect(s.peerCount).toBe(2); // within the timeout (to the tick)
-    s.sweepSlice(t0 + 2720, 100);
-    expect(s.peerCount).toBe(1); // peer 1 is older than 2700 s: gone; peer 2 stays
+    expect(s.verify()).toBeNull();
+    announce(s, 1, 1, { now: t0 + 2695, seeder: true, event: EVENT_COMPLETED });
+    expect([s.complete, s.incomplete, s.downloadedCount]).toEqual([1, 1, 1]); // flags survived
     s.sweepSlice(t0 + 2000 + 2720, 100);
+    expect(s.peerCount).toBe(1); // peer 2 is older than 2700 s: gone; peer 1 re-announced
+    expect(s.complete).toBe(1);
+    s.sweepSlice(t0 + 2695 + 2720, 100);
     expect(s.peerCount).toBe(0);
+  });
+
+  test("16-bit torrent activity: retention holds across the counter's wrap", () => {
+    const s = new SwarmStore(limits); // retention 1000 s in ticks of 1 s: wraps every 65536 s
+    const t0 = 65_536 * 3 + 65_300; // the counter wraps 236 s after the last announce
+    announce(s, 1, 1, { now: t0, event: EVENT_COMPLETED, seeder: true });
+    announce(s, 1, 1, { now: t0, event: EVENT_STOPPED });
+    const t = s.findTorrent(ih(1), 0);
+    expect(s.downloaded[t]).toBe(1);
+    s.sweepSlice(t0 + 500, 100);
+    s.sweepSlice(t0 + 990, 100);
+    expect(s.findTorrent(ih(1), 0)).toBe(t); // 990 s: its count is kept
+    s.sweepSlice(t0 + 1010, 100);
+    expect(s.findTorrent(ih(1), 0)).toBe(-1);
+    expect(s.isLive(t)).toBe(false);
+  });
+
+  test("peer ids are kept only from usePeerIds() on, and follow their peers when runs move", () => {
+    const s = new SwarmStore(limits);
+    for (let p = 0; p < 3; p++) announce(s, 1, p);
+    expect(s.v4.pidLen).toBe(0); // nobody asked: no column
+    expect(s.v4.peerId.length).toBe(0);
+    s.usePeerIds();
+    expect(s.v4.pidLen).toBe(20);
+    const slotOf = (peer: number): number => s.v4.scan(s.off4[s.findTorrent(ih(1), 0)]!, s.len4[s.findTorrent(ih(1), 0)]!, rec4(peer), 0);
+    for (let p = 0; p < 3; p++) expect(s.v4.hasPeerId(slotOf(p))).toBe(false); // not re-announced yet
+    const idOf = (peer: number): Uint8Array => new Uint8Array(20).fill(peer + 1);
+    s.announce(ih(1), 0, 4, rec4(1), 0, idOf(1), 0, false, EVENT_NONE, 50, false, 1);
+    expect(s.v4.hasPeerId(slotOf(1))).toBe(true);
+    // Grow the run through several classes (moves and in-place growth): ids move with peers.
+    for (let p = 3; p < 40; p++) s.announce(ih(1), 0, 4, rec4(p), 0, idOf(p), 0, false, EVENT_NONE, 50, false, 1);
+    expect(s.verify()).toBeNull();
+    for (let p = 3; p < 40; p++) {
+      const q = slotOf(p);
+      expect(Array.from(s.v4.peerId.subarray(q * 20, q * 20 + 20))).toEqual(Array.from(idOf(p)));
+    }
+    expect(s.v4.hasPeerId(slotOf(0))).toBe(false);
+    expect(Array.from(s.v4.peerId.subarray(slotOf(1) * 20, slotOf(1) * 20 + 20))).toEqual(Array.from(idOf(1)));
   });
 
   test("freed runs are reused instead of growing the arena", () => {
@@ -228,6 +271,7 @@ describe("SwarmStore", () => {
 
   test("without peer ids the table works the same and keeps no peer_id bytes", () => {
     const s = new SwarmStore({ ...limits, peerIds: false });
+    s.usePeerIds(); // the operator said no: asking does not turn them on
     for (let p = 0; p < 40; p++) announce(s, 1, p, { seeder: p % 2 === 0 });
     for (let p = 0; p < 40; p += 3) announce(s, 1, p, { event: EVENT_STOPPED });
     expect(s.verify()).toBeNull();

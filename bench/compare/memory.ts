@@ -23,6 +23,7 @@ import {
   opentrackerInstalled,
   readPeakRssKiB,
   readRssKiB,
+  readStatusField,
   startOpentracker,
   startOurs,
   stopAll,
@@ -35,7 +36,6 @@ import { runUdpJobs } from "./udp-jobs.ts";
 const SC6_MB = 91;
 const SCRAPE_BATCH = 74; // the most info_hashes that fit one BEP 15 scrape datagram
 const PORT_SPAN = 64_000;
-const SETTLE_MS = 3000;
 
 interface MemoryOptions {
   only: ServerName | null;
@@ -43,6 +43,8 @@ interface MemoryOptions {
   torrents: number;
   seed: number;
   window: number;
+  /** Seconds to wait after the fill before reading RSS. */
+  settle: number;
   json: boolean;
 }
 
@@ -53,6 +55,9 @@ interface MemoryResult {
   idleRssKiB: number | null;
   filledRssKiB: number | null;
   peakRssKiB: number | null;
+  /** The filled RSS split: anonymous memory (heap, tables) and file pages (the executable). */
+  anonRssKiB: number | null;
+  fileRssKiB: number | null;
   /** Scrape totals after the fill. */
   verifiedPeers: number;
   verifiedTorrents: number;
@@ -64,7 +69,7 @@ interface MemoryResult {
 }
 
 function parseArgs(argv: string[]): MemoryOptions {
-  const o: MemoryOptions = { only: null, peers: 760_000, torrents: 520_000, seed: 1, window: 128, json: false };
+  const o: MemoryOptions = { only: null, peers: 760_000, torrents: 520_000, seed: 1, window: 128, settle: 3, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--json") {
@@ -87,6 +92,7 @@ function parseArgs(argv: string[]): MemoryOptions {
       case "--torrents": o.torrents = int(1, 5_000_000); break;
       case "--seed": o.seed = int(0, 0xffff_ffff); break;
       case "--window": o.window = int(1, 4096); break;
+      case "--settle": o.settle = int(0, 600); break;
       default: fail(`unknown option ${a}`);
     }
   }
@@ -95,7 +101,7 @@ function parseArgs(argv: string[]): MemoryOptions {
 }
 
 function fail(message: string): never {
-  console.error(`error: ${message}\nUsage: bun run bench/compare/memory.ts [--only ours|opentracker] [--peers N] [--torrents N] [--seed S] [--window W] [--json]`);
+  console.error(`error: ${message}\nUsage: bun run bench/compare/memory.ts [--only ours|opentracker] [--peers N] [--torrents N] [--seed S] [--window W] [--settle SECONDS] [--json]`);
   process.exit(2);
 }
 
@@ -131,7 +137,7 @@ async function measure(
   workDir: string,
 ): Promise<MemoryResult> {
   const result: MemoryResult = {
-    server: name, peers: o.peers, torrents: o.torrents, idleRssKiB: null, filledRssKiB: null, peakRssKiB: null,
+    server: name, peers: o.peers, torrents: o.torrents, idleRssKiB: null, filledRssKiB: null, peakRssKiB: null, anonRssKiB: null, fileRssKiB: null,
     verifiedPeers: 0, verifiedTorrents: 0, fillSeconds: 0, fillRetries: 0, fillFailed: 0, ok: false,
   };
   let server: RunningServer | null = null;
@@ -192,8 +198,16 @@ async function measure(
     result.verifiedTorrents = torrents;
     if (scrape.failed + scrape.unanswered > 0) result.error = `${scrape.failed + scrape.unanswered} scrapes failed`;
 
-    await Bun.sleep(SETTLE_MS);
+    // RSS every second of the settle time (the allocator hands freed pages back lazily).
+    const trace: number[] = [];
+    for (let s = 0; s < o.settle; s++) {
+      await Bun.sleep(1000);
+      trace.push(readRssKiB(server.pid) ?? 0);
+    }
+    if (o.settle > 3) say(o, `  ${name}: RSS MiB each second after the fill: ${trace.map((k) => (k / 1024).toFixed(1)).join(" ")}`);
     result.filledRssKiB = readRssKiB(server.pid);
+    result.anonRssKiB = readStatusField(server.pid, "RssAnon");
+    result.fileRssKiB = readStatusField(server.pid, "RssFile");
     result.peakRssKiB = readPeakRssKiB(server.pid);
     result.ok = result.fillFailed === 0 && peers === o.peers && torrents === o.torrents && !result.error;
   } catch (e) {
@@ -237,7 +251,7 @@ async function main(): Promise<void> {
   }
 
   const rows: (string | number)[][] = [
-    ["server", "verified peers/torrents", "idle RSS MiB", "filled RSS MiB", "peak MiB", "filled - idle MiB", "bytes per peer+torrent", "vs sc6 91 MB"],
+    ["server", "verified peers/torrents", "idle RSS MiB", "filled RSS MiB", "anon / file MiB", "peak MiB", "filled - idle MiB", "bytes per peer+torrent", "vs sc6 91 MB"],
   ];
   for (const r of results) {
     const delta = r.filledRssKiB !== null && r.idleRssKiB !== null ? r.filledRssKiB - r.idleRssKiB : null;
@@ -246,6 +260,7 @@ async function main(): Promise<void> {
       `${r.verifiedPeers}/${r.verifiedTorrents}`,
       mib(r.idleRssKiB),
       mib(r.filledRssKiB),
+      `${mib(r.anonRssKiB)} / ${mib(r.fileRssKiB)}`,
       mib(r.peakRssKiB),
       mib(delta),
       delta === null ? "-" : Math.round((delta * 1024) / (o.peers + o.torrents)),
@@ -254,7 +269,7 @@ async function main(): Promise<void> {
     if (r.error) rows.push([`  error: ${r.error}`]);
   }
   say(o, "\n" + table(rows));
-  say(o, "RSS from /proc/PID/status (VmRSS, VmHWM), read 3 s after the fill; sc6's 91 MB is its whole process.");
+  say(o, `RSS from /proc/PID/status (VmRSS, VmHWM), read ${o.settle} s after the fill; sc6's 91 MB is its whole process.`);
   if (o.json) console.log(JSON.stringify({ options: o, results }, null, 2));
   process.exitCode = results.every((r) => r.ok) ? 0 : 1;
 }

@@ -75,7 +75,7 @@ export function readPeakRssKiB(pid: number): number | null {
   return readStatusField(pid, "VmHWM");
 }
 
-function readStatusField(pid: number, field: string): number | null {
+export function readStatusField(pid: number, field: string): number | null {
   try {
     const text = readFileSync(`/proc/${pid}/status`, "utf8");
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text);

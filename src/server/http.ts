@@ -85,6 +85,9 @@ export function createHttpHandler(core: TrackerCore, opts: HttpHandlerOptions = 
     const family = parseAddress(ip, rec, 0);
     if (family === 0) return failure("cannot read your address");
     writePort(rec, family === 4 ? 4 : 16, query.port);
+    // Peer ids are kept only once some client asks for an answer that shows them (compact=0
+    // without no_peer_id=1): modern clients never do, and they cost 20 bytes per peer.
+    if (!query.compact && !query.noPeerId) store.usePeerIds();
     const status = store.announce(
       query.infoHash, 0, family, rec, 0, query.peerId, 0,
       query.leftIsZero, query.event, core.numwant(query.numwant), true, nowSeconds(),
@@ -127,7 +130,8 @@ export function createHttpHandler(core: TrackerCore, opts: HttpHandlerOptions = 
       const p = store.selectedSlot(family, k);
       o = writeRaw(out, o, K_IP);
       o = writeAscii(out, o, formatAddress(arena.rec, p * stride, family));
-      if (!query.noPeerId && arena.pidLen !== 0) {
+      // A peer that has not announced since peer ids began to be kept has none to show yet.
+      if (!query.noPeerId && arena.hasPeerId(p)) {
         o = writeRaw(out, o, K_PEER_ID);
         o = writeBytes(out, o, arena.peerId, p * 20, p * 20 + 20);
       }

@@ -6,10 +6,14 @@
  *                             A compact answer is a straight copy of a range of this array.
  *   owner[p]                  the torrent id + 1, or NO_OWNER (0) when the slot is free: zero
  *                             is what a freshly grown column holds, so growth writes nothing
- *   seen[p]                   last announce, in the store's 16-bit ticks (see SwarmStore.tick)
- *   flags[p]                  FLAG_SEEDER | FLAG_COUNTED (its `completed` was counted)
- *   peerId[p*20 .. +20]       the client's peer_id (only read for compact=0 answers; the column
- *                             is empty, pidLen 0, when the operator turns peer ids off)
+ *   seen[p]                   16 bits: the last announce in the store's 14-bit ticks (see
+ *                             SwarmStore.tick; SEEN_TICKS masks them) | FLAG_SEEDER | FLAG_COUNTED
+ *                             (its `completed` was counted). Two bits of flags folded into the
+ *                             tick column save a byte per peer (~0.9 MB at sc6's 760k peers).
+ *   peerId[p*20 .. +20]       the client's peer_id, only read for compact=0 answers. The column
+ *                             is empty (pidLen 0) until enablePeerIds(): a tracker whose clients
+ *                             all ask for compact answers never pays 20 bytes per peer for it.
+ *                             All-zero = not known (the peer has not announced since).
  *
  * The peers of one torrent sit in one contiguous run of slots [off, off+len) whose capacity is
  * a power of two (size class c holds 1 << c slots). A full run moves to the next class; a run
@@ -39,8 +43,10 @@ export const NO_OWNER = 0;
  * slots hold NO_OWNER). Torrent ids + 1 stay below 2^31, so the tags never meet a real owner.
  */
 const FREE_TAG = 0xffffff00;
-export const FLAG_SEEDER = 1;
-export const FLAG_COUNTED = 2;
+/** The tick bits of `seen`, and its two flag bits. */
+export const SEEN_TICKS = 0x3fff;
+export const FLAG_SEEDER = 0x4000;
+export const FLAG_COUNTED = 0x8000;
 export const PEER_ID_LENGTH = 20;
 /** Largest size class: 2^26 slots = 64M peers in one swarm, beyond any real torrent. */
 export const MAX_CLASS = 26;
@@ -65,7 +71,6 @@ export class PeerArena {
   rec: Buffer;
   owner: Uint32Array;
   seen: Uint16Array;
-  flags: Uint8Array;
   peerId: Buffer;
 
   /** Free runs per size class: a stack of run offsets each. */
@@ -79,29 +84,25 @@ export class PeerArena {
   private recBuf: ArrayBuffer;
   private ownerBuf: ArrayBuffer;
   private seenBuf: ArrayBuffer;
-  private flagsBuf: ArrayBuffer;
   private peerIdBuf: ArrayBuffer;
   /** Slots worth of address space to reserve per column (see growable.ts). */
   private readonly reserveSlots: number;
 
-  /** Bytes of peer_id kept per slot: PEER_ID_LENGTH, or 0 when peer ids are not kept. */
-  readonly pidLen: number;
+  /** Bytes of peer_id kept per slot: PEER_ID_LENGTH once enablePeerIds() ran, else 0. */
+  pidLen = 0;
 
-  constructor(stride: number, initialCapacity = 1024, reserveSlots = 1 << 20, keepPeerIds = true) {
+  constructor(stride: number, initialCapacity = 1024, reserveSlots = 1 << 20) {
     this.stride = stride;
-    this.pidLen = keepPeerIds ? PEER_ID_LENGTH : 0;
     this.capacity = initialCapacity;
     this.reserveSlots = Math.max(reserveSlots, initialCapacity);
     const r = this.reserveSlots;
     this.recBuf = growableBuffer(initialCapacity * stride, r * stride);
     this.ownerBuf = growableBuffer(initialCapacity * 4, r * 4);
     this.seenBuf = growableBuffer(initialCapacity * 2, r * 2);
-    this.flagsBuf = growableBuffer(initialCapacity, r);
-    this.peerIdBuf = growableBuffer(initialCapacity * this.pidLen, r * this.pidLen);
+    this.peerIdBuf = new ArrayBuffer(0);
     this.rec = Buffer.from(this.recBuf);
     this.owner = new Uint32Array(this.ownerBuf);
     this.seen = new Uint16Array(this.seenBuf);
-    this.flags = new Uint8Array(this.flagsBuf);
     this.peerId = Buffer.from(this.peerIdBuf);
     for (let c = 0; c <= MAX_CLASS; c++) this.freeRuns.push(new Int32Array(4));
     this.index = new Int32Array(2048).fill(-1);
@@ -232,21 +233,40 @@ export class PeerArena {
    */
   private grow(need: number): void {
     let cap = this.capacity;
-    cap = nextCapacity(cap, need);
+    cap = nextCapacity(cap, need, this.ownerBuf.resizable && need <= this.ownerBuf.maxByteLength / 4);
     const r = Math.max(this.reserveSlots, cap);
     const s = this.stride;
     this.recBuf = growBuffer(this.recBuf, cap * s, r * s);
     this.ownerBuf = growBuffer(this.ownerBuf, cap * 4, r * 4);
     this.seenBuf = growBuffer(this.seenBuf, cap * 2, r * 2);
-    this.flagsBuf = growBuffer(this.flagsBuf, cap, r);
     this.peerIdBuf = growBuffer(this.peerIdBuf, cap * this.pidLen, r * this.pidLen);
     // Length-tracking views follow an in-place resize; a copied buffer needs new ones.
     this.rec = Buffer.from(this.recBuf);
     this.owner = new Uint32Array(this.ownerBuf);
     this.seen = new Uint16Array(this.seenBuf);
-    this.flags = new Uint8Array(this.flagsBuf);
     this.peerId = Buffer.from(this.peerIdBuf);
     this.capacity = cap;
+  }
+
+  /**
+   * Start keeping peer_ids: a zeroed column for every slot (each id is then known from its
+   * peer's next announce). Idempotent.
+   */
+  enablePeerIds(): void {
+    if (this.pidLen !== 0) return;
+    this.pidLen = PEER_ID_LENGTH;
+    const r = Math.max(this.reserveSlots, this.capacity);
+    this.peerIdBuf = growableBuffer(this.capacity * PEER_ID_LENGTH, r * PEER_ID_LENGTH);
+    this.peerId = Buffer.from(this.peerIdBuf);
+  }
+
+  /** Whether slot p's peer_id is known (kept and not all zero). */
+  hasPeerId(p: number): boolean {
+    const l = this.pidLen;
+    if (l === 0) return false;
+    const id = this.peerId;
+    for (let i = p * l, end = i + l; i < end; i++) if (id[i] !== 0) return true;
+    return false;
   }
 
   /** Copy every column of slot `from` to slot `to` (and its index entry, if `indexed`). */
@@ -257,7 +277,6 @@ export class PeerArena {
     if (l !== 0) this.peerId.copyWithin(to * l, from * l, from * l + l);
     this.owner[to] = this.owner[from]!;
     this.seen[to] = this.seen[from]!;
-    this.flags[to] = this.flags[from]!;
     this.owner[from] = NO_OWNER;
     if (indexed) this.repoint(from, to);
   }
@@ -379,6 +398,6 @@ export class PeerArena {
   bytes(): number {
     let free = 0;
     for (const s of this.freeRuns) free += s.byteLength;
-    return this.capacity * (this.stride + 4 + 2 + 1 + this.pidLen) + this.index.byteLength + free;
+    return this.capacity * (this.stride + 4 + 2 + this.pidLen) + this.index.byteLength + free;
   }
 }

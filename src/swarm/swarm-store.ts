@@ -10,8 +10,10 @@
  *                      (has6): an IPv4-only tracker does not pay 9 bytes per torrent for them
  *   seeders[t]         seeders, both families (leechers = len4 + len6 - seeders)
  *   downloaded[t]      `completed` events counted (once per peer)
- *   active[t]          last announce, seconds; a torrent with no peers but a downloaded count
- *                      is kept until active + retention (so the count survives quiet spells)
+ *   active[t]          last announce, in 16-bit torrent ticks (see torrentTick); a torrent
+ *                      with no peers but a downloaded count is kept until active + retention
+ *                      (so the count survives quiet spells)
+ * A torrent id is live unless cls4[t] is DEAD (freed or never handed out): no separate column.
  * `tindex` is an open-addressing table over hash(info_hash) -> torrent id (load <= 1/2,
  * backward-shift deletion). Freed ids are reused from a stack.
  *
@@ -23,10 +25,12 @@
 import { EVENT_COMPLETED, EVENT_STOPPED, type AnnounceEvent } from "../protocol/events.ts";
 import { growableBuffer, growBuffer, nextCapacity } from "./growable.ts";
 import { keyedHash } from "./keyed-hash.ts";
-import { FLAG_COUNTED, FLAG_SEEDER, INDEX_MIN_CLASS, MAX_CLASS, NO_OWNER, PeerArena } from "./peer-arena.ts";
+import { FLAG_COUNTED, FLAG_SEEDER, INDEX_MIN_CLASS, MAX_CLASS, NO_OWNER, PeerArena, SEEN_TICKS } from "./peer-arena.ts";
 
 export const INFO_HASH_LENGTH = 20;
 const NO_RUN = 255;
+/** cls4 of a torrent id that is not in use. */
+const DEAD = 254;
 
 export const ANNOUNCE_OK = 0;
 export const ANNOUNCE_TOO_MANY_TORRENTS = 1;
@@ -60,8 +64,9 @@ function copyBytes(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: num
 }
 
 /** Per-torrent u32 columns and u8 columns, in the order their buffers are kept. */
-const U32_COLUMNS = ["off4", "len4", "seeders", "downloaded", "active"] as const;
-const U8_COLUMNS = ["cls4", "live"] as const;
+const U32_COLUMNS = ["off4", "len4", "seeders", "downloaded"] as const;
+const U16_COLUMNS = ["active"] as const;
+const U8_COLUMNS = ["cls4"] as const;
 const U32_COLUMNS_6 = ["off6", "len6"] as const;
 
 export class SwarmStore {
@@ -85,8 +90,7 @@ export class SwarmStore {
   private has6 = false;
   seeders = new Uint32Array(0);
   downloaded = new Uint32Array(0);
-  private active = new Uint32Array(0);
-  private live = new Uint8Array(0);
+  private active = new Uint16Array(0);
   private freeIds = new Int32Array(256);
   private freeIdCount = 0;
   private tindex = new Int32Array(1024).fill(-1);
@@ -117,15 +121,33 @@ export class SwarmStore {
   private buffers = new Map<string, ArrayBuffer>();
 
   /**
-   * Last-seen is kept in 16 bits (2 bytes per peer, not 4): in ticks of 1/256 of the peer
-   * timeout (at least a second), so a peer expires at most one tick (~10 s at the default
-   * 2700 s) late, and 2^16 ticks (256 timeouts) pass before the counter wraps.
+   * Last-seen is kept in 14 bits of the arena's 16-bit `seen` column (2 bytes per peer with its
+   * flags, not 4 + 1): in ticks of 1/256 of the peer timeout (at least a second), so a peer
+   * expires at most one tick (~10 s at the default 2700 s) late, and 2^14 ticks (64 timeouts)
+   * pass before the counter wraps.
    */
   private readonly tickSeconds: number;
   private readonly maxAgeTicks: number;
 
   private tick(now: number): number {
-    return Math.floor(now / this.tickSeconds) & 0xffff;
+    return Math.floor(now / this.tickSeconds) & SEEN_TICKS;
+  }
+
+  private readonly torrentTickSeconds: number;
+  private readonly retentionTicks: number;
+
+  private torrentTick(now: number): number {
+    return Math.floor(now / this.torrentTickSeconds) & 0xffff;
+  }
+
+  /**
+   * Keep peer_ids from now on (for compact=0 answers), if the operator allows it. Called by the
+   * HTTP server on the first request that would show them; until then no memory is spent.
+   */
+  usePeerIds(): void {
+    if (this.v4.pidLen !== 0 || this.limits.peerIds === false) return;
+    this.v4.enablePeerIds();
+    this.v6.enablePeerIds();
   }
 
   constructor(limits: SwarmLimits, initialTorrents = 1024) {
@@ -134,9 +156,12 @@ export class SwarmStore {
     this.maxAgeTicks = Math.ceil(limits.peerTimeout / this.tickSeconds);
     // Reserve address space (not memory) for what the limits allow, with room for run slack.
     const reservePeers = Math.min(limits.maxPeers * 2, 1 << 27);
-    const keepIds = limits.peerIds ?? true;
-    this.v4 = new PeerArena(6, 1024, reservePeers, keepIds);
-    this.v6 = new PeerArena(18, 1024, reservePeers, keepIds);
+    this.v4 = new PeerArena(6, 1024, reservePeers);
+    this.v6 = new PeerArena(18, 1024, reservePeers);
+    // Torrent ages are taken modulo 2^16 torrent ticks; no live torrent gets older than the
+    // longer of the two timeouts plus a sweep cycle, which this keeps under 2^14 ticks.
+    this.torrentTickSeconds = Math.max(1, Math.ceil(Math.max(limits.torrentRetention, limits.peerTimeout) / 16_384));
+    this.retentionTicks = Math.ceil(limits.torrentRetention / this.torrentTickSeconds);
     this.growTorrents(initialTorrents);
   }
 
@@ -148,8 +173,9 @@ export class SwarmStore {
 
   private growTorrents(need: number): void {
     const old = this.tcap;
-    let cap = Math.max(old, 64);
-    cap = nextCapacity(cap, need);
+    const hashBuf = this.buffers.get("hash");
+    const inPlace = hashBuf === undefined || (hashBuf.resizable && need * INFO_HASH_LENGTH <= hashBuf.maxByteLength);
+    const cap = nextCapacity(Math.max(old, 64), need, inPlace);
     const reserve = Math.max(cap, Math.min(this.limits.maxTorrents, 1 << 26));
     const grow = (name: string, width: number): ArrayBuffer => {
       const prev = this.buffers.get(name);
@@ -160,9 +186,10 @@ export class SwarmStore {
     const self = this as unknown as Record<string, Uint8Array | Uint32Array>;
     this.hash = new Uint8Array(grow("hash", INFO_HASH_LENGTH));
     for (const name of U32_COLUMNS) self[name] = new Uint32Array(grow(name, 4));
+    for (const name of U16_COLUMNS) self[name] = new Uint16Array(grow(name, 2)) as unknown as Uint32Array;
     for (const name of U8_COLUMNS) self[name] = new Uint8Array(grow(name, 1));
-    // A torrent id past the old capacity has no run yet (new bytes are zero; NO_RUN is not).
-    this.cls4.fill(NO_RUN, old, cap);
+    // A torrent id past the old capacity is not in use (new bytes are zero; DEAD is not).
+    this.cls4.fill(DEAD, old, cap);
     if (this.has6) {
       for (const name of U32_COLUMNS_6) self[name] = new Uint32Array(grow(name, 4));
       this.cls6 = new Uint8Array(grow("cls6", 1));
@@ -226,7 +253,7 @@ export class SwarmStore {
     const tindex = new Int32Array(size).fill(-1);
     const mask = size - 1;
     for (let t = 0; t < this.ttop; t++) {
-      if (this.live[t] === 0) continue;
+      if (this.cls4[t] === DEAD) continue;
       let i = this.torrentHash(t) & mask;
       while (tindex[i]! >= 0) i = (i + 1) & mask;
       tindex[i] = t;
@@ -251,8 +278,7 @@ export class SwarmStore {
     }
     this.seeders[t] = 0;
     this.downloaded[t] = 0;
-    this.active[t] = now;
-    this.live[t] = 1;
+    this.active[t] = this.torrentTick(now);
     this.tindex[indexSlot] = t;
     this.torrentCount++;
     return t;
@@ -260,7 +286,7 @@ export class SwarmStore {
 
   private deleteTorrent(t: number): void {
     if (this.cls4[t] !== NO_RUN) this.v4.freeRun(this.off4[t]!, this.cls4[t]!);
-    this.cls4[t] = NO_RUN;
+    this.cls4[t] = DEAD;
     if (this.has6) {
       if (this.cls6[t] !== NO_RUN) this.v6.freeRun(this.off6[t]!, this.cls6[t]!);
       this.cls6[t] = NO_RUN;
@@ -282,7 +308,6 @@ export class SwarmStore {
       }
     }
     tindex[hole] = -1;
-    this.live[t] = 0;
     if (this.freeIdCount === this.freeIds.length) {
       const bigger = new Int32Array(this.freeIds.length * 2);
       bigger.set(this.freeIds);
@@ -293,7 +318,7 @@ export class SwarmStore {
   }
 
   isLive(t: number): boolean {
-    return this.live[t] === 1;
+    return t < this.ttop && this.cls4[t] !== DEAD;
   }
 
   // ---- announce -----------------------------------------------------------------------------
@@ -332,7 +357,7 @@ export class SwarmStore {
       }
       t = this.createTorrent(ih, ihOff, this.lastTorrentProbe, now);
     }
-    this.active[t] = now;
+    this.active[t] = this.torrentTick(now);
 
     const arena = family === 4 ? this.v4 : this.v6;
     const cls = family === 4 ? this.cls4[t]! : this.cls6[t]!;
@@ -388,14 +413,13 @@ export class SwarmStore {
     // Insert or update the announcer.
     if (p < 0) {
       p = this.appendPeer(t, family, arena, rec, recOff);
-      arena.flags[p] = 0;
+      arena.seen[p] = 0;
       // appendPeer may have moved the run (growth): the selection must follow it.
       if (family === 4) sel.runOff4 = this.off4[t]!;
       else sel.runOff6 = this.off6[t]!;
     }
     copyBytes(peerId, peerIdOff, arena.peerId, p * arena.pidLen, arena.pidLen);
-    arena.seen[p] = this.tick(now);
-    let f = arena.flags[p]!;
+    let f = arena.seen[p]! & ~SEEN_TICKS;
     if (seeder !== ((f & FLAG_SEEDER) !== 0)) {
       if (seeder) {
         this.seeders[t]!++;
@@ -409,7 +433,7 @@ export class SwarmStore {
       f |= FLAG_COUNTED;
       this.downloaded[t]!++;
     }
-    arena.flags[p] = f;
+    arena.seen[p] = f | this.tick(now);
     this.setCounts(t);
     return ANNOUNCE_OK;
   }
@@ -488,7 +512,7 @@ export class SwarmStore {
     const offCol = family === 4 ? this.off4 : this.off6;
     const lenCol = family === 4 ? this.len4 : this.len6;
     const clsCol = family === 4 ? this.cls4 : this.cls6;
-    if ((arena.flags[p]! & FLAG_SEEDER) !== 0) this.seeders[t]!--;
+    if ((arena.seen[p]! & FLAG_SEEDER) !== 0) this.seeders[t]!--;
     const cls = clsCol[t]!;
     const indexed = cls >= INDEX_MIN_CLASS;
     if (indexed) arena.unindex(p);
@@ -552,7 +576,7 @@ export class SwarmStore {
   liveTorrents(): Uint32Array {
     const ids = new Uint32Array(this.torrentCount);
     let n = 0;
-    for (let t = 0; t < this.ttop; t++) if (this.live[t] === 1) ids[n++] = t;
+    for (let t = 0; t < this.ttop; t++) if (this.cls4[t] !== DEAD) ids[n++] = t;
     return ids;
   }
 
@@ -567,16 +591,17 @@ export class SwarmStore {
   sweepSlice(now: number, budget: number): boolean {
     const t0 = performance.now();
     const nowTick = this.tick(now);
-    const torrentDeadline = now - this.limits.torrentRetention;
+    const nowTorrentTick = this.torrentTick(now);
+    const retention = this.retentionTicks;
     let t = this.sweepCursor;
     const end = Math.min(this.ttop, t + budget);
     for (; t < end; t++) {
-      if (this.live[t] === 0) continue;
+      if (this.cls4[t] === DEAD) continue;
       this.expireRun(t, 4, nowTick);
       if (this.has6) this.expireRun(t, 6, nowTick);
       const n = this.peersOf(t);
       if (n > this.cycleMaxPeers) this.cycleMaxPeers = n;
-      if (n === 0 && (this.downloaded[t] === 0 || this.active[t]! < torrentDeadline)) {
+      if (n === 0 && (this.downloaded[t] === 0 || ((nowTorrentTick - this.active[t]!) & 0xffff) > retention)) {
         this.deleteTorrent(t);
         this.cycleRemovedTorrents++;
       }
@@ -608,9 +633,9 @@ export class SwarmStore {
     for (let k = len - 1; k >= 0; k--) {
       const off = family === 4 ? this.off4[t]! : this.off6[t]!; // a shrink may move the run
       const p = off + k;
-      // Ages are taken modulo 2^16 ticks: right as long as every peer is swept within 256
+      // Ages are taken modulo 2^14 ticks: right as long as every peer is swept within 64
       // timeouts, and a sweep cycle takes about a minute.
-      if (((nowTick - arena.seen[p]!) & 0xffff) > maxAge) {
+      if (((nowTick - arena.seen[p]!) & SEEN_TICKS) > maxAge) {
         this.removePeer(t, family, p);
         this.cycleRemovedPeers++;
       }
@@ -630,7 +655,7 @@ export class SwarmStore {
     // Run capacities must not overlap, and no slot of a live run may look like a free run.
     const claimed = [new Uint8Array(this.v4.top), new Uint8Array(this.v6.top)];
     for (let t = 0; t < this.ttop; t++) {
-      if (this.live[t] === 0) continue;
+      if (this.cls4[t] === DEAD) continue;
       for (const family of this.has6 ? ([4, 6] as const) : ([4] as const)) {
         const cls = family === 4 ? this.cls4[t]! : this.cls6[t]!;
         if (cls === NO_RUN) continue;
@@ -646,7 +671,7 @@ export class SwarmStore {
       }
     }
     for (let t = 0; t < this.ttop; t++) {
-      if (this.live[t] === 0) continue;
+      if (this.cls4[t] === DEAD) continue;
       if (this.findTorrent(this.hash, t * INFO_HASH_LENGTH) !== t) return `torrent ${t} not found by its hash`;
       let seeders = 0;
       for (const family of this.has6 ? ([4, 6] as const) : ([4] as const)) {
@@ -661,7 +686,7 @@ export class SwarmStore {
           if (arena.owner[p] !== t + 1) return `slot ${p} owner ${arena.owner[p]} != ${t} + 1`;
           const found = indexed ? arena.find(t, arena.rec, p * arena.stride) : arena.scan(off, len, arena.rec, p * arena.stride);
           if (found !== p) return `peer in slot ${p} of torrent ${t} found at ${found}`;
-          if ((arena.flags[p]! & FLAG_SEEDER) !== 0) seeders++;
+          if ((arena.seen[p]! & FLAG_SEEDER) !== 0) seeders++;
         }
         if (family === 4) { peers4 += len; if (indexed) indexed4 += len; }
         else { peers6 += len; if (indexed) indexed6 += len; }
@@ -678,13 +703,13 @@ export class SwarmStore {
   /** Seeders across all torrents (a walk over the torrent columns: for /stats, not per request). */
   countSeeders(): number {
     let s = 0;
-    for (let t = 0; t < this.ttop; t++) if (this.live[t] === 1) s += this.seeders[t]!;
+    for (let t = 0; t < this.ttop; t++) if (this.cls4[t] !== DEAD) s += this.seeders[t]!;
     return s;
   }
 
   /** Bytes held in typed arrays (torrent columns + both arenas). */
   bytes(): number {
-    const perTorrent = INFO_HASH_LENGTH + 4 * U32_COLUMNS.length + U8_COLUMNS.length + (this.has6 ? 4 * U32_COLUMNS_6.length + 1 : 0);
+    const perTorrent = INFO_HASH_LENGTH + 4 * U32_COLUMNS.length + 2 * U16_COLUMNS.length + U8_COLUMNS.length + (this.has6 ? 4 * U32_COLUMNS_6.length + 1 : 0);
     return this.tcap * perTorrent + this.tindex.byteLength + this.freeIds.byteLength
       + this.v4.bytes() + this.v6.bytes();
   }
