@@ -59,6 +59,10 @@ export interface StatsSnapshot {
     external: number;
     arrayBuffers: number;
     swarmStore: number;
+    /** Of swarmStore: the peer_id columns (0 until a client asks for compact=0 answers). */
+    peerIds: number;
+    /** "kept", "unused" (allowed, no client has asked for them yet) or "off" (--no-peer-ids). */
+    peerIdState: "kept" | "unused" | "off";
   };
   /** Peers and torrents now (at most SWARM_CACHE_MS old), and the configured capacity. */
   swarm: {
@@ -156,6 +160,8 @@ export function collectStats(core: TrackerCore, src: StatsSources, now = new Dat
       external: mem.external,
       arrayBuffers: mem.arrayBuffers,
       swarmStore: core.store.bytes(),
+      peerIds: core.store.peerIdBytes(),
+      peerIdState: core.store.peerIdState(),
     },
     swarm: src.swarm(),
     sweep: {
@@ -306,6 +312,12 @@ const SHOWN_COUNTERS = new Set<string>([
   "udpScrapes", "udpErrorsSent", "udpDropped", "udpBadConnectionId", "udpSendErrors", "udpIcmpErrors",
 ]);
 
+const PEER_ID_NOTES = {
+  kept: "kept: a client asked for compact=0 answers",
+  unused: "not kept: no client has asked for compact=0 answers",
+  off: "not kept: --no-peer-ids",
+} as const;
+
 /** The /stats page: sc6's layout, with this runtime's figures (Bun memory instead of malloc). */
 export function renderStatsText(s: StatsSnapshot): string {
   const start = new Date(s.startTimeSeconds * 1000);
@@ -331,6 +343,7 @@ export function renderStatsText(s: StatsSnapshot): string {
     ["memory.external", m.external],
     ["memory.array_buffers", m.arrayBuffers],
     ["memory.swarm_store", m.swarmStore, "typed arrays"],
+    ["memory.peer_ids", m.peerIds, PEER_ID_NOTES[m.peerIdState]],
   ]));
   sections.push(block([
     ["torrents", w.torrents, `max ${thousands(w.maxTorrents)}`],
@@ -476,6 +489,7 @@ export function metricFamilies(s: StatsSnapshot): MetricFamily[] {
   gauge("tracker_memory_bytes", mem, s.memory.external, 'kind="external"');
   gauge("tracker_memory_bytes", mem, s.memory.arrayBuffers, 'kind="array_buffers"');
   gauge("tracker_swarm_store_bytes", "Bytes held by the swarm store's typed arrays.", s.memory.swarmStore);
+  gauge("tracker_peer_id_bytes", "Of the swarm store: bytes of kept peer_ids (0 until a client asks for compact=0 answers).", s.memory.peerIds);
   gauge("tracker_torrents", "Torrents known now.", s.swarm.torrents);
   gauge("tracker_torrents_limit", "Capacity: the most torrents (config maxTorrents).", s.swarm.maxTorrents);
   const peers = "Peers known now, by address family.";

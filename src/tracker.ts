@@ -39,7 +39,7 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
   const log = hooks.log ?? ((line: string) => console.log(line));
   // Default routes: /stats, /metrics and (if configured) full scrape; `server` is read per request.
   const operator = hooks.http ? null : createOperatorRoutes(core, () => server);
-  const fetch = createHttpHandler(core, hooks.http?.(core) ?? operator ?? {});
+  const fetch = createHttpHandler(core, { log, ...(hooks.http?.(core) ?? operator ?? {}) });
 
   let server: ReturnType<typeof Bun.serve> | null = null;
   let udp: UdpServer | null = null;

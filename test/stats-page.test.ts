@@ -321,6 +321,9 @@ describe("against a running tracker", () => {
       expect(s.openHttpRequests).toBeGreaterThanOrEqual(1); // this request is in flight
       expect(s.memory.rss).toBeGreaterThan(0);
       expect(s.memory.swarmStore).toBe(t.core.store.bytes());
+      // Every announce so far asked for compact answers: no peer_id column yet.
+      expect(s.memory.peerIds).toBe(0);
+      expect(s.memory.peerIdState).toBe("unused");
       expect(Date.parse(s.startTime)).toBe(t.core.startedAt.getTime());
       expect(s.counters.httpAnnounces).toBe(5);
 
@@ -359,6 +362,26 @@ describe("against a running tracker", () => {
       expect((await fetch(`${base}/stats?format=xml`)).status).toBe(400);
       expect((await fetch(`${base}/stats/more`)).status).toBe(404);
       expect((await fetch(`${base}/metricsx`)).status).toBe(404);
+    });
+  });
+
+  test("peer ids: not kept until a compact=0 request asks for them, then shown on /stats and /metrics", async () => {
+    await withTracker([], async (_t, base) => {
+      await announce(base, filled(0xc3), 6001, 0);
+      expect(await (await fetch(`${base}/stats`)).text()).toMatch(/^memory\.peer_ids += +0 \(not kept: no client has asked/m);
+      const url = `${base}/announce?info_hash=${pct(filled(0xc3))}&peer_id=${pct(filled(0x2d))}&port=6002&left=1&compact=0`;
+      await (await fetch(url)).text();
+      const s = (await (await fetch(`${base}/stats?format=json`)).json()) as StatsSnapshot;
+      expect(s.memory.peerIdState).toBe("kept");
+      expect(s.memory.peerIds).toBeGreaterThanOrEqual(20 * 2);
+      const parsed = parseMetrics(await (await fetch(`${base}/metrics`)).text());
+      expect(metric(parsed.samples, "tracker_peer_id_bytes")).toBe(s.memory.peerIds);
+    });
+    await withTracker(["--no-peer-ids"], async (_t, base) => {
+      const url = `${base}/announce?info_hash=${pct(filled(0xc3))}&peer_id=${pct(filled(0x2d))}&port=6002&left=1&compact=0`;
+      await (await fetch(url)).text();
+      const s = (await (await fetch(`${base}/stats?format=json`)).json()) as StatsSnapshot;
+      expect([s.memory.peerIdState, s.memory.peerIds]).toEqual(["off", 0]);
     });
   });
 

@@ -1,13 +1,17 @@
 /**
  * Memory at sc6's published load: 760,000 peers in 520,000 torrents (sc6: 91 MB).
  *
- *   bun run bench/compare/memory.ts [--only ours|opentracker] [--peers N] [--torrents N] [--json]
+ *   bun run bench/compare/memory.ts [--only ours|opentracker] [--peers N] [--torrents N]
+ *                                   [--settle SECONDS] [--peer-ids] [--json]
  *
  * For each tracker: start it fresh on a free port (opentracker with a whitelist of the
  * torrents), read its idle RSS, announce every peer exactly once over UDP (event=started,
  * numwant=0, half seeders), check with scrapes that it holds exactly that (every torrent has
- * at least one peer, the seeders + leechers add up to the peer count), wait a few seconds,
- * read RSS again (VmRSS and the peak VmHWM from /proc/PID/status), and stop it.
+ * at least one peer, the seeders + leechers add up to the peer count), wait --settle seconds
+ * (default 30: the allocators hand the fill's garbage back over ~20 s, and a tracker's steady
+ * state is what an operator pays for; RSS is printed each second), read RSS again (VmRSS, its
+ * anonymous/file split, and the peak VmHWM from /proc/PID/status), and stop it.
+ * --peer-ids: first send ours one compact=0 announce, so it keeps every peer's peer_id.
  *
  * Peers: the first 520,000 go one to each torrent, the other 240,000 by Zipf popularity
  * (exponent 1: the hottest torrent gets ~17,000). All come from 127.0.0.1, so a tracker
@@ -45,6 +49,8 @@ interface MemoryOptions {
   window: number;
   /** Seconds to wait after the fill before reading RSS. */
   settle: number;
+  /** Ours: ask for a compact=0 answer first, so peer ids are kept for every peer. */
+  peerIds: boolean;
   json: boolean;
 }
 
@@ -69,11 +75,12 @@ interface MemoryResult {
 }
 
 function parseArgs(argv: string[]): MemoryOptions {
-  const o: MemoryOptions = { only: null, peers: 760_000, torrents: 520_000, seed: 1, window: 128, settle: 3, json: false };
+  const o: MemoryOptions = { only: null, peers: 760_000, torrents: 520_000, seed: 1, window: 128, settle: 30, peerIds: false, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === "--json") {
-      o.json = true;
+    if (a === "--json" || a === "--peer-ids") {
+      if (a === "--json") o.json = true;
+      else o.peerIds = true;
       continue;
     }
     const v = argv[++i];
@@ -101,7 +108,7 @@ function parseArgs(argv: string[]): MemoryOptions {
 }
 
 function fail(message: string): never {
-  console.error(`error: ${message}\nUsage: bun run bench/compare/memory.ts [--only ours|opentracker] [--peers N] [--torrents N] [--seed S] [--window W] [--settle SECONDS] [--json]`);
+  console.error(`error: ${message}\nUsage: bun run bench/compare/memory.ts [--only ours|opentracker] [--peers N] [--torrents N] [--seed S] [--window W] [--settle SECONDS] [--peer-ids] [--json]`);
   process.exit(2);
 }
 
@@ -147,6 +154,16 @@ async function measure(
     server = name === "opentracker" ? await startOpentracker(port, whitelist, workDir, probe, 120_000) : await startOurs(port, workDir, probe);
     await Bun.sleep(1000);
     result.idleRssKiB = readRssKiB(server.pid);
+    if (o.peerIds && name === "ours") {
+      // A stopped compact=0 announce for an unknown torrent: creates nothing, but from then on
+      // the tracker keeps every announcing peer's peer_id.
+      const pct = (b: Uint8Array): string => Array.from(b, (x) => "%" + x.toString(16).padStart(2, "0")).join("");
+      const url = `http://127.0.0.1:${port}/announce?info_hash=${pct(new Uint8Array(20).fill(0xee))}` +
+        `&peer_id=${pct(new Uint8Array(20).fill(0x41))}&port=1&left=0&compact=0&event=stopped`;
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`compact=0 announce: HTTP ${res.status}`);
+      await res.arrayBuffer();
+    }
 
     // Fill: every peer announces once.
     const fields: AnnounceFields = { connHi: 0, connLo: 0, txid: 0, torrent: 0, client: 0, left: 0, event: 2, key: 0, numwant: 0, port: 0 };

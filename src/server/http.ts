@@ -37,6 +37,8 @@ export interface HttpHandlerOptions {
   extra?: ExtraRoute;
   /** Full scrape renderer, when enabled. Returns the answer to `/scrape` without info_hash. */
   fullScrape?: (req: Request) => Response;
+  /** One-off operator notices (default console.log). */
+  log?: (line: string) => void;
 }
 
 export function createHttpHandler(core: TrackerCore, opts: HttpHandlerOptions = {}) {
@@ -87,7 +89,10 @@ export function createHttpHandler(core: TrackerCore, opts: HttpHandlerOptions = 
     writePort(rec, family === 4 ? 4 : 16, query.port);
     // Peer ids are kept only once some client asks for an answer that shows them (compact=0
     // without no_peer_id=1): modern clients never do, and they cost 20 bytes per peer.
-    if (!query.compact && !query.noPeerId) store.usePeerIds();
+    if (!query.compact && !query.noPeerId && store.peerIdState() === "unused") {
+      store.usePeerIds();
+      (opts.log ?? console.log)("peer ids: a client asked for a compact=0 answer; keeping peer_ids from now on (20 bytes per peer)");
+    }
     const status = store.announce(
       query.infoHash, 0, family, rec, 0, query.peerId, 0,
       query.leftIsZero, query.event, core.numwant(query.numwant), true, nowSeconds(),

@@ -707,6 +707,17 @@ export class SwarmStore {
     return s;
   }
 
+  /** Whether peer_ids are kept: "kept", "unused" (allowed, nobody asked yet) or "off". */
+  peerIdState(): "kept" | "unused" | "off" {
+    if (this.v4.pidLen !== 0) return "kept";
+    return this.limits.peerIds === false ? "off" : "unused";
+  }
+
+  /** Bytes of the peer_id columns (part of bytes()). */
+  peerIdBytes(): number {
+    return this.v4.peerId.byteLength + this.v6.peerId.byteLength;
+  }
+
   /** Bytes held in typed arrays (torrent columns + both arenas). */
   bytes(): number {
     const perTorrent = INFO_HASH_LENGTH + 4 * U32_COLUMNS.length + 2 * U16_COLUMNS.length + U8_COLUMNS.length + (this.has6 ? 4 * U32_COLUMNS_6.length + 1 : 0);
