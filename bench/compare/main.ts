@@ -1,13 +1,19 @@
 /**
  * Side-by-side: opentracker and our tracker under the same load, alternating.
  *
- *   bun run bench/compare/main.ts --rounds 3 --seconds 10 [--modes udp,http-close] [--json]
+ *   bun run bench/compare/main.ts --rounds 3 --seconds 10 [--modes udp,http-close] [--ceiling] [--json]
  *
  * For every mode and round, each tracker is started fresh on a free port (opentracker with a
  * whitelist of the load's info_hashes), loaded by bench/load/main.ts in its own process,
  * measured (VmRSS at the end of the run) and stopped. The order alternates from round to
  * round (A B, B A, ...) so drift on a shared machine does not favour one side. The summary is
  * the median over rounds, and the median of the per-round ratios ours / opentracker.
+ *
+ * --ceiling adds a third server to the udp mode only: udp-ceiling.ts, a Bun UDP responder
+ * that batches its replies as ours does but does no tracker work, i.e. roughly what Bun
+ * itself allows. The three then rotate from round to round (A B C, B C A, C A B, ...), and
+ * the summary adds its median and the median per-round ratios ours / ceiling and
+ * ceiling / opentracker. Without the flag the output is as before.
  *
  * Everything it starts is stopped in `finally` and on SIGINT/SIGTERM; the total time is
  * bounded by --max-minutes (runs that would not fit are skipped and reported).
@@ -23,6 +29,7 @@ import {
   readCpuSeconds,
   readRssKiB,
   REPO_ROOT,
+  startCeiling,
   startOpentracker,
   startOurs,
   stopAll,
@@ -42,6 +49,8 @@ interface CompareOptions {
   seed: number;
   maxMinutes: number;
   json: boolean;
+  /** Set only by --ceiling, so the JSON options are unchanged without it. */
+  ceiling?: boolean;
 }
 
 interface RunRecord {
@@ -67,6 +76,8 @@ const USAGE = `Usage: bun run bench/compare/main.ts [options]
   --connections C    http connections (default 64)
   --seed S           workload seed (default 1)
   --max-minutes T    bound on the whole comparison (default 30)
+  --ceiling          udp mode: also run bench/compare/udp-ceiling.ts (Bun answering BEP 15
+                     with no tracker work) and report ours/ceiling and ceiling/opentracker
   --json             machine-readable result on stdout (the table goes to stderr)
 `;
 
@@ -79,6 +90,10 @@ function parseArgs(argv: string[]): CompareOptions {
     const a = argv[i]!;
     if (a === "--json") {
       o.json = true;
+      continue;
+    }
+    if (a === "--ceiling") {
+      o.ceiling = true;
       continue;
     }
     if (a === "--help" || a === "-h") {
@@ -117,6 +132,25 @@ function parseArgs(argv: string[]): CompareOptions {
 function fail(message: string): never {
   console.error(`error: ${message}\n\n${USAGE}`);
   process.exit(2);
+}
+
+/**
+ * The servers of one round, in the order they run: opentracker and ours alternate (A B, B A);
+ * with the ceiling (udp only) the three rotate (A B C, B C A, C A B).
+ */
+function runOrder(o: CompareOptions, mode: LoadMode, round: number): ServerName[] {
+  if (!(o.ceiling && mode === "udp")) return round % 2 === 1 ? ["opentracker", "ours"] : ["ours", "opentracker"];
+  const three: ServerName[] = ["opentracker", "ours", "ceiling"];
+  const k = (round - 1) % 3;
+  return [...three.slice(k), ...three.slice(0, k)];
+}
+
+function startServer(name: ServerName, port: number, whitelist: string, workDir: string, probeHash: Buffer): Promise<RunningServer> {
+  switch (name) {
+    case "opentracker": return startOpentracker(port, whitelist, workDir, probeHash);
+    case "ours": return startOurs(port, workDir, probeHash);
+    case "ceiling": return startCeiling(port, workDir, probeHash);
+  }
 }
 
 /** Runs the load generator in its own process against 127.0.0.1:port. */
@@ -177,14 +211,14 @@ async function main(): Promise<void> {
   const started = new Date().toISOString();
   say(
     `compare: ${o.modes.join(", ")} x ${o.rounds} rounds x ${o.seconds}s; ${o.torrents} torrents, ${o.clients} clients, ` +
-      `window ${o.window}, connections ${o.connections}, seed ${o.seed}`,
+      `window ${o.window}, connections ${o.connections}, seed ${o.seed}` +
+      (o.ceiling ? (o.modes.includes("udp") ? "; udp with the ceiling" : "; --ceiling ignored (udp only)") : ""),
   );
 
   try {
     for (const mode of o.modes) {
       for (let round = 1; round <= o.rounds; round++) {
-        const order: ServerName[] = round % 2 === 1 ? ["opentracker", "ours"] : ["ours", "opentracker"];
-        for (const name of order) {
+        for (const name of runOrder(o, mode, round)) {
           if (interrupted) return;
           if (performance.now() + perRunMs > deadline) {
             records.push({
@@ -196,10 +230,7 @@ async function main(): Promise<void> {
           let server: RunningServer | null = null;
           try {
             const port = await freePort();
-            server =
-              name === "opentracker"
-                ? await startOpentracker(port, whitelist, work.dir, probeHash)
-                : await startOurs(port, work.dir, probeHash);
+            server = await startServer(name, port, whitelist, work.dir, probeHash);
             const cpuBefore = readCpuSeconds(server.pid);
             const wallStart = performance.now();
             const { result, cpuSeconds } = await runLoadProcess(o, mode, port);
@@ -245,6 +276,10 @@ interface ModeSummary {
   opentracker: SideSummary;
   /** Median over rounds of (ours / opentracker) responses per second. */
   ratio: number | null;
+  /** With --ceiling, udp mode only: the ceiling's runs and the medians of the per-round ratios. */
+  ceiling?: SideSummary;
+  oursOverCeiling?: number | null;
+  ceilingOverOpentracker?: number | null;
 }
 
 interface SideSummary {
@@ -286,13 +321,22 @@ function summarize(o: CompareOptions, records: RunRecord[]): { text: string; mod
         invalid: ok.reduce((a, r) => a + r.result!.invalid, 0),
       };
     };
-    const ratios: number[] = [];
-    for (let round = 1; round <= o.rounds; round++) {
-      const a = records.find((r) => r.mode === mode && r.round === round && r.server === "ours")?.result;
-      const b = records.find((r) => r.mode === mode && r.round === round && r.server === "opentracker")?.result;
-      if (a && b && b.responsesPerSecond > 0) ratios.push(a.responsesPerSecond / b.responsesPerSecond);
+    /** Median over rounds of top / bottom responses per second (rounds where both ran). */
+    const ratio = (top: ServerName, bottom: ServerName): number | null => {
+      const ratios: number[] = [];
+      for (let round = 1; round <= o.rounds; round++) {
+        const a = records.find((r) => r.mode === mode && r.round === round && r.server === top)?.result;
+        const b = records.find((r) => r.mode === mode && r.round === round && r.server === bottom)?.result;
+        if (a && b && b.responsesPerSecond > 0) ratios.push(a.responsesPerSecond / b.responsesPerSecond);
+      }
+      return ratios.length ? median(ratios) : null;
+    };
+    const s: ModeSummary = { mode, ours: side("ours"), opentracker: side("opentracker"), ratio: ratio("ours", "opentracker") };
+    if (o.ceiling && mode === "udp") {
+      s.ceiling = side("ceiling");
+      s.oursOverCeiling = ratio("ours", "ceiling");
+      s.ceilingOverOpentracker = ratio("ceiling", "opentracker");
     }
-    const s: ModeSummary = { mode, ours: side("ours"), opentracker: side("opentracker"), ratio: ratios.length ? median(ratios) : null };
     modes.push(s);
     const n = (v: number | null): string => (v === null ? "-" : String(Math.round(v)));
     rows.push([
@@ -313,10 +357,44 @@ function summarize(o: CompareOptions, records: RunRecord[]): { text: string; mod
   const text =
     `Medians over ${o.rounds} round(s) of ${o.seconds}s; ratio = median of per-round ours/opentracker responses/s.\n` +
     table(rows) +
+    ceilingText(modes) +
     "\nNote: opentracker closes every HTTP connection after its answer, so its http-keepalive figures are " +
     "reconnect-per-request (counted in `reconnects`).\n" +
     "CPU% is of one core over the run; a load CPU% near 100 means the generator, not the tracker, was the limit.";
   return { text, modes };
+}
+
+/** The ceiling's own small table (udp with --ceiling only); "" otherwise, so the output is as before. */
+function ceilingText(modes: ModeSummary[]): string {
+  const n = (v: number | null): string => (v === null ? "-" : String(Math.round(v)));
+  const r2 = (v: number | null | undefined): string => (v === null || v === undefined ? "-" : v.toFixed(2));
+  const rows: (string | number)[][] = [
+    [
+      "mode", "ceiling resp/s", "ours/ceiling", "ceiling/ot", "ceiling p50/p99 µs", "ceiling RSS MiB", "CPU% ceiling",
+      "load CPU%", "lost/invalid ceiling",
+    ],
+  ];
+  for (const s of modes) {
+    const c = s.ceiling;
+    if (!c) continue;
+    rows.push([
+      s.mode,
+      n(c.responsesPerSecond),
+      r2(s.oursOverCeiling),
+      r2(s.ceilingOverOpentracker),
+      `${n(c.p50Us)}/${n(c.p99Us)}`,
+      mib(c.rssKiB),
+      n(c.serverCpuPercent),
+      n(c.loadCpuPercent),
+      `${c.lost}/${c.invalid}`,
+    ]);
+  }
+  if (rows.length === 1) return "";
+  return (
+    "\n\nCeiling: bench/compare/udp-ceiling.ts, Bun answering BEP 15 with no tracker work (not a tracker); " +
+    "ratios = median of per-round ratios of responses/s.\n" +
+    table(rows)
+  );
 }
 
 await main();

@@ -6,7 +6,9 @@
  *  - opentracker: Debian's build, which runs in whitelist mode: `-w FILE` must list every
  *                 info_hash of the load or each announce is refused. It drops privileges to
  *                 `nobody` and chroots into its working directory (a temp dir here) but keeps
- *                 its pid, which is checked against the owner of the port anyway.
+ *                 its pid, which is checked against the owner of the port anyway;
+ *  - ceiling:     not a tracker: `bun run bench/compare/udp-ceiling.ts PORT`, a Bun UDP
+ *                 responder doing no tracker work (UDP only), for `main.ts --ceiling`.
  *
  * A server counts as ready once a UDP connect and an announce (event=started, then stopped
  * again, so no peer stays) for a whitelisted info_hash get proper answers: for opentracker
@@ -17,7 +19,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-export type ServerName = "ours" | "opentracker";
+export type ServerName = "ours" | "opentracker" | "ceiling";
 
 export interface RunningServer {
   name: ServerName;
@@ -192,6 +194,29 @@ export async function startOurs(port: number, workDir: string, probeHash: Buffer
     }
   }
   throw lastError;
+}
+
+/**
+ * Starts the UDP ceiling (bench/compare/udp-ceiling.ts) on 127.0.0.1:port. It answers any
+ * info_hash, so `probeHash` only keeps the readiness probe the same as the trackers'.
+ */
+export async function startCeiling(port: number, workDir: string, probeHash: Buffer, readyTimeoutMs = 30_000): Promise<RunningServer> {
+  const log = join(workDir, `ceiling-${port}.log`);
+  const proc = Bun.spawn([process.execPath, "run", "bench/compare/udp-ceiling.ts", String(port), "--host", "127.0.0.1"], {
+    cwd: REPO_ROOT,
+    stdin: "ignore",
+    stdout: Bun.file(log),
+    stderr: Bun.file(log),
+    env: { ...process.env, NODE_ENV: "production" }, // as ours
+  });
+  const server = track("ceiling", port, proc, proc.pid);
+  try {
+    await waitReady(port, probeHash, proc, readyTimeoutMs, log);
+    return server;
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
 }
 
 async function waitReady(port: number, probeHash: Buffer, proc: Bun.Subprocess, timeoutMs: number, log: string): Promise<void> {
