@@ -2,7 +2,7 @@
  * Memory at sc6's published load: 760,000 peers in 520,000 torrents (sc6: 91 MB).
  *
  *   bun run bench/compare/memory.ts [--only ours|opentracker] [--peers N] [--torrents N]
- *                                   [--settle SECONDS] [--peer-ids] [--json]
+ *                                   [--settle SECONDS] [--peer-ids] [--binary PATH] [--json]
  *
  * For each tracker: start it fresh on a free port (opentracker with a whitelist of the
  * torrents), read its idle RSS, announce every peer exactly once over UDP (event=started,
@@ -12,6 +12,7 @@
  * state is what an operator pays for; RSS is printed each second), read RSS again (VmRSS, its
  * anonymous/file split, and the peak VmHWM from /proc/PID/status), and stop it.
  * --peer-ids: first send ours one compact=0 announce, so it keeps every peer's peer_id.
+ * --binary PATH: measure the compiled single binary (npm run build) instead of bun + src.
  *
  * Peers: the first 520,000 go one to each torrent, the other 240,000 by Zipf popularity
  * (exponent 1: the hottest torrent gets ~17,000). All come from 127.0.0.1, so a tracker
@@ -51,6 +52,8 @@ interface MemoryOptions {
   settle: number;
   /** Ours: ask for a compact=0 answer first, so peer ids are kept for every peer. */
   peerIds: boolean;
+  /** Ours: run this compiled binary (npm run build) instead of `bun run src/main.ts`. */
+  binary: string | undefined;
   json: boolean;
 }
 
@@ -75,7 +78,7 @@ interface MemoryResult {
 }
 
 function parseArgs(argv: string[]): MemoryOptions {
-  const o: MemoryOptions = { only: null, peers: 760_000, torrents: 520_000, seed: 1, window: 128, settle: 30, peerIds: false, json: false };
+  const o: MemoryOptions = { only: null, peers: 760_000, torrents: 520_000, seed: 1, window: 128, settle: 30, peerIds: false, binary: undefined, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--json" || a === "--peer-ids") {
@@ -100,6 +103,7 @@ function parseArgs(argv: string[]): MemoryOptions {
       case "--seed": o.seed = int(0, 0xffff_ffff); break;
       case "--window": o.window = int(1, 4096); break;
       case "--settle": o.settle = int(0, 600); break;
+      case "--binary": o.binary = v; break;
       default: fail(`unknown option ${a}`);
     }
   }
@@ -108,7 +112,7 @@ function parseArgs(argv: string[]): MemoryOptions {
 }
 
 function fail(message: string): never {
-  console.error(`error: ${message}\nUsage: bun run bench/compare/memory.ts [--only ours|opentracker] [--peers N] [--torrents N] [--seed S] [--window W] [--settle SECONDS] [--peer-ids] [--json]`);
+  console.error(`error: ${message}\nUsage: bun run bench/compare/memory.ts [--only ours|opentracker] [--peers N] [--torrents N] [--seed S] [--window W] [--settle SECONDS] [--peer-ids] [--binary PATH] [--json]`);
   process.exit(2);
 }
 
@@ -151,7 +155,7 @@ async function measure(
   try {
     const port = await freePort();
     const probe = hashes.subarray((o.torrents - 1) * 20, o.torrents * 20);
-    server = name === "opentracker" ? await startOpentracker(port, whitelist, workDir, probe, 120_000) : await startOurs(port, workDir, probe);
+    server = name === "opentracker" ? await startOpentracker(port, whitelist, workDir, probe, 120_000) : await startOurs(port, workDir, probe, 30_000, o.binary);
     await Bun.sleep(1000);
     result.idleRssKiB = readRssKiB(server.pid);
     if (o.peerIds && name === "ours") {

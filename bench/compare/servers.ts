@@ -169,12 +169,16 @@ export async function startOpentracker(
   }
 }
 
-/** Starts our tracker from the repository on 127.0.0.1:port. */
-export async function startOurs(port: number, workDir: string, probeHash: Buffer, readyTimeoutMs = 30_000): Promise<RunningServer> {
+/**
+ * Starts our tracker on 127.0.0.1:port: from the repository (`bun run src/main.ts`), or the
+ * compiled single binary at `binary` (`npm run build`).
+ */
+export async function startOurs(port: number, workDir: string, probeHash: Buffer, readyTimeoutMs = 30_000, binary?: string): Promise<RunningServer> {
   let lastError: unknown;
   for (const extra of [["--quiet"], []]) {
     const log = join(workDir, `ours-${port}-${extra.length}.log`);
-    const proc = Bun.spawn([process.execPath, "run", "src/main.ts", String(port), "--host", "127.0.0.1", ...extra], {
+    const command = binary === undefined ? [process.execPath, "run", "src/main.ts"] : [resolve(binary)];
+    const proc = Bun.spawn([...command, String(port), "--host", "127.0.0.1", ...extra], {
       cwd: REPO_ROOT,
       stdin: "ignore",
       stdout: Bun.file(log),
