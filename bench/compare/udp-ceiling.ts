@@ -7,11 +7,11 @@
  * same peers. It exists to measure how much of our tracker's per-packet cost is Bun's own
  * (one `data` callback per datagram, a Buffer and an address string per packet, sendMany
  * parsing every reply's address) rather than the tracker's (parsing, connection ids, the
- * swarm store). Its replies are batched exactly as src/server/udp.ts batches ours (pooled
- * preallocated Buffers, subarray + port + address queued into one flat array, one sendMany
- * from setImmediate, a synchronous flush at 256 queued, the same fallback after a failed
- * send), and they have the sizes a real tracker's would, so the load generator's checks pass
- * and the only difference from ours is the tracker work:
+ * swarm store). Its replies go through the tracker's own reply queue
+ * (src/server/udp-replies.ts: pooled buffers, one sendMany per event-loop turn, a synchronous
+ * flush at 256 queued, the same fallback after a failed send), and they have the sizes a real
+ * tracker's would, so the load generator's checks pass and the only difference from ours is
+ * the tracker work:
  *
  *   connect  (16 bytes with the protocol id)  -> 16: action 0, txid, a fixed connection id
  *   announce (>= 98 bytes)                    -> 20 + 6 * min(numwant, 50) (18 per peer on
@@ -26,6 +26,7 @@
  * (servers.ts, probeUdp). Stop it with SIGTERM or SIGINT.
  */
 import type { udp } from "bun";
+import { UdpReplyQueue } from "../../src/server/udp-replies.ts";
 import { isLoopbackAddress } from "../load/target.ts";
 
 /** Replies queued before a synchronous flush (as in src/server/udp.ts). */
@@ -93,59 +94,9 @@ async function serve(hostname: string, port: number): Promise<udp.Socket<"buffer
   const peerSize = hostname.includes(":") ? 18 : 6;
   const peers = fixedPeers(peerSize);
   const maxReply = Math.max(20 + peerSize * MAX_PEERS, 8 + 12 * MAX_SCRAPE_HASHES, 256);
-  const pool: Buffer[] = [];
-  for (let i = 0; i < POOL_SIZE; i++) pool.push(Buffer.allocUnsafe(maxReply));
-  /** sendMany's flat argument list: data, port, address, data, port, address, ... */
-  const batch: (Buffer | number | string)[] = [];
-  let queued = 0;
-  let flushScheduled = false;
-  let sock: udp.Socket<"buffer"> | null = null;
-
-  // flush, sendOne and queue are src/server/udp.ts's, minus its counters.
-  function flush(): void {
-    flushScheduled = false;
-    const n = queued;
-    if (n === 0 || sock === null) return;
-    queued = 0;
-    let i = 0;
-    while (i < n) {
-      let sent = 0;
-      try {
-        sent = sock.sendMany(i === 0 ? batch : batch.slice(i * 3));
-      } catch {
-        sent = 0;
-      }
-      i += sent;
-      if (i >= n) break;
-      sendOne(i); // most often a pending ICMP error made this one fail: once more, alone
-      i++;
-    }
-    batch.length = 0;
-  }
-
-  function sendOne(k: number): void {
-    const data = batch[k * 3] as Buffer;
-    const rport = batch[k * 3 + 1] as number;
-    const address = batch[k * 3 + 2] as string;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        if (sock!.send(data, rport, address)) return;
-      } catch {
-        // a pending ICMP error, consumed by this call: try again
-      }
-    }
-  }
-
-  function queue(len: number, rport: number, address: string): void {
-    const buf = pool[queued]!;
-    batch.push(buf.subarray(0, len), rport, address);
-    queued++;
-    if (queued === POOL_SIZE) flush();
-    else if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flush);
-    }
-  }
+  // The tracker's own reply queue: the same pool, batching and retries, so the only difference
+  // from the tracker is the tracker work.
+  const replies = new UdpReplyQueue(POOL_SIZE, maxReply);
 
   /** Writes the answer to `buf` into `out`; its length, or 0 to drop. */
   function answer(buf: Buffer, out: Buffer): number {
@@ -183,15 +134,15 @@ async function serve(hostname: string, port: number): Promise<udp.Socket<"buffer
     return 0;
   }
 
-  sock = await Bun.udpSocket({
+  const sock = await Bun.udpSocket({
     hostname,
     port,
     binaryType: "buffer",
     socket: {
       data(_s, buf, rport, address) {
         try {
-          const len = answer(buf, pool[queued]!);
-          if (len > 0) queue(len, rport, address);
+          const len = answer(buf, replies.next());
+          if (len > 0) replies.queue(len, rport, address);
         } catch (e) {
           console.error("udp-ceiling: unexpected error", e); // as ours: log, keep serving
         }
@@ -201,6 +152,7 @@ async function serve(hostname: string, port: number): Promise<udp.Socket<"buffer
       },
     },
   });
+  replies.sock = sock;
   return sock;
 }
 

@@ -2,10 +2,9 @@
  * The UDP adapter: BEP 15 on Bun.udpSocket, sharing the swarm store with HTTP.
  *
  * Per packet: parse into one reused UdpRequest, authenticate the connection id, call the store,
- * write the answer into a pooled reply buffer and queue it. Queued replies go out in one
- * `sendMany` from setImmediate (measured ~1.2x over one `send` per packet, DESIGN.md), or at
- * once when the pool is full. Nothing is allocated per packet except the reply's subarray view
- * and Bun's own address string.
+ * write the answer into a pooled reply buffer and queue it (udp-replies.ts: one `sendMany` per
+ * event-loop turn, failed sends retried). Nothing is allocated per packet except the reply's
+ * subarray view and Bun's own Buffer and address string.
  *
  * Security:
  * - junk (too short, wrong protocol id, unknown action) is dropped without an answer;
@@ -15,11 +14,9 @@
  * - the `ip` field of an announce is ignored: the peer's address is the packet's source.
  *
  * ICMP: Bun enables IP_RECVERR, so a "port unreachable" from a client that went away surfaces
- * on the socket: as an `error` event (the process exits without a handler) or as an exception
- * from the next send, and `sendMany` stops at the failing packet. flush() therefore sends what
- * sendMany left over one by one, each guarded, so the next healthy client still gets its answer.
+ * on the socket: as an `error` event (the process exits without a handler: counted here) or as
+ * an exception from a later send (handled in udp-replies.ts).
  */
-import type { udp } from "bun";
 import { parseAddress, writePort } from "../protocol/compact.ts";
 import {
   ACTION_ANNOUNCE, ACTION_CONNECT, PARSE_DROP, PARSE_ERROR, parseUdpRequest, UdpRequest,
@@ -29,6 +26,7 @@ import { C } from "../stats-counters.ts";
 import { ANNOUNCE_OK } from "../swarm/swarm-store.ts";
 import { nowSeconds, type TrackerCore } from "../tracker-core.ts";
 import { ConnectionIds } from "./connection-id.ts";
+import { UdpReplyQueue } from "./udp-replies.ts";
 
 /** Replies queued before a synchronous flush. */
 const POOL_SIZE = 256;
@@ -46,65 +44,11 @@ export async function startUdpServer(core: TrackerCore, hostname: string, port: 
   const req = new UdpRequest();
   const rec = new Uint8Array(18);
   const maxReply = Math.max(20 + 18 * cfg.numwantMax, 8 + 12 * cfg.scrapeMaxHashes, 256);
-  const pool: Buffer[] = [];
-  for (let i = 0; i < POOL_SIZE; i++) pool.push(Buffer.allocUnsafe(maxReply));
-  /** sendMany's flat argument list: data, port, address, data, port, address, ... */
-  const batch: (Buffer | number | string)[] = [];
-  let queued = 0;
-  let flushScheduled = false;
-  let sock: udp.Socket<"buffer"> | null = null;
-
-  function flush(): void {
-    flushScheduled = false;
-    const n = queued;
-    if (n === 0 || sock === null) return;
-    queued = 0;
-    let i = 0;
-    while (i < n) {
-      let sent = 0;
-      try {
-        // The common case sends the whole batch in one call; a retry after a failure sends the
-        // rest (slice: the error path only).
-        sent = sock.sendMany(i === 0 ? batch : batch.slice(i * 3));
-      } catch {
-        sent = 0;
-      }
-      i += sent;
-      if (i >= n) break;
-      // Packet i did not go. Most often a reply to a departed client came back as ICMP "port
-      // unreachable", and the kernel reports that pending error on this later send, which then
-      // fails without sending: sending the same datagram again works (the error is consumed).
-      sendOne(i);
-      i++;
-    }
-    batch.length = 0;
-  }
-
-  /** Send queued reply k on its own, retrying after a reported ICMP error. */
-  function sendOne(k: number): void {
-    const data = batch[k * 3] as Buffer;
-    const rport = batch[k * 3 + 1] as number;
-    const address = batch[k * 3 + 2] as string;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        if (sock!.send(data, rport, address)) return;
-      } catch {
-        // a pending ICMP error, consumed by this call: try again
-      }
-    }
-    counters[C.udpSendErrors]!++;
-  }
+  const replies = new UdpReplyQueue(POOL_SIZE, maxReply, () => counters[C.udpSendErrors]!++);
 
   function queue(len: number, rport: number, address: string): void {
-    const buf = pool[queued]!;
-    batch.push(buf.subarray(0, len), rport, address);
     counters[C.udpBytesOut]! += len;
-    queued++;
-    if (queued === POOL_SIZE) flush();
-    else if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flush);
-    }
+    replies.queue(len, rport, address);
   }
 
   function onPacket(buf: Buffer, rport: number, address: string): void {
@@ -123,7 +67,7 @@ export async function startUdpServer(core: TrackerCore, hostname: string, port: 
     }
     const addrLen = family === 4 ? 4 : 16;
     const now = nowSeconds();
-    const out = pool[queued]!;
+    const out = replies.next();
     const tid = req.transactionId;
     if (req.action === ACTION_CONNECT) {
       counters[C.udpConnects]!++;
@@ -171,7 +115,7 @@ export async function startUdpServer(core: TrackerCore, hostname: string, port: 
     queue(o, rport, address);
   }
 
-  sock = await Bun.udpSocket({
+  const sock = await Bun.udpSocket({
     hostname,
     port,
     binaryType: "buffer",
@@ -191,13 +135,13 @@ export async function startUdpServer(core: TrackerCore, hostname: string, port: 
       },
     },
   });
-  const s = sock;
+  replies.sock = sock;
   return {
-    port: s.port,
+    port: sock.port,
     close() {
-      flush();
-      s.close();
-      sock = null;
+      replies.flush();
+      sock.close();
+      replies.sock = null;
     },
   };
 }
