@@ -17,6 +17,7 @@
  * matches "127.0.0.1", and "0:0::1" matches "::1". Refused clients get 403 (counter http403).
  */
 import { loadavg } from "node:os";
+import { udpReceiveStatsReader, type UdpReceiveStats } from "./udp-receive-stats.ts";
 import { createFullScrape } from "./full-scrape.ts";
 import { formatAddress, parseAddress } from "./protocol/compact.ts";
 import type { HttpHandlerOptions } from "./server/http.ts";
@@ -112,6 +113,13 @@ export interface StatsSnapshot {
     sendErrors: number;
     /** ICMP errors (e.g. port unreachable) reported on the socket. */
     icmpErrors: number;
+    /**
+     * Datagrams the kernel dropped because the socket's receive buffer was full (they never
+     * reached the tracker), and the bytes waiting in it now. From /proc/net/udp(6); null where
+     * that cannot be read. Drops mean: raise net.core.rmem_default (README, Deployment).
+     */
+    receiveDrops: number | null;
+    receiveQueueBytes: number | null;
   };
   /** Every raw counter by its stats-counters.ts name (new counters appear here first). */
   counters: Record<string, number>;
@@ -123,6 +131,8 @@ export interface StatsSources {
   openHttpRequests(): number | null;
   requestsPerSecond(): number;
   swarm(): StatsSnapshot["swarm"];
+  /** The kernel's figures for the UDP socket, or null when unknown. Optional: null if absent. */
+  udpReceive?(): UdpReceiveStats | null;
 }
 
 const HTTP_STATUS_COUNTERS: readonly [string, CounterName][] = [
@@ -139,6 +149,7 @@ export function collectStats(core: TrackerCore, src: StatsSources, now = new Dat
   const n = (name: CounterName): number => k[C[name]]!;
   const mem = process.memoryUsage();
   const sweep = core.store.lastSweep;
+  const kernel = src.udpReceive?.() ?? null;
   const counters: Record<string, number> = {};
   for (const name of COUNTER_NAMES) counters[name] = n(name);
   const responses: Record<string, number> = {};
@@ -193,6 +204,8 @@ export function collectStats(core: TrackerCore, src: StatsSources, now = new Dat
       dropped: n("udpDropped"),
       sendErrors: n("udpSendErrors"),
       icmpErrors: n("udpIcmpErrors"),
+      receiveDrops: kernel === null ? null : kernel.drops,
+      receiveQueueBytes: kernel === null ? null : kernel.queuedBytes,
     },
     counters,
   };
@@ -396,6 +409,10 @@ export function renderStatsText(s: StatsSnapshot): string {
     ["stats.dropped_udp", u.dropped, "junk"],
     ["stats.send_failed_udp", u.sendErrors],
     ["stats.icmp_udp", u.icmpErrors],
+    ...(u.receiveDrops === null ? [] : [
+      ["stats.receive_drops_udp", u.receiveDrops, "kernel: receive buffer full; raise net.core.rmem_default"] as Row,
+      ["stats.receive_queue_bytes_udp", u.receiveQueueBytes ?? 0, "waiting in the receive buffer now"] as Row,
+    ]),
   ]));
   const others: Row[] = Object.keys(s.counters)
     .filter((name) => !SHOWN_COUNTERS.has(name))
@@ -488,6 +505,14 @@ export function metricFamilies(s: StatsSnapshot): MetricFamily[] {
   gauge("tracker_memory_bytes", mem, s.memory.heapTotal, 'kind="heap_total"');
   gauge("tracker_memory_bytes", mem, s.memory.external, 'kind="external"');
   gauge("tracker_memory_bytes", mem, s.memory.arrayBuffers, 'kind="array_buffers"');
+  if (s.udp.receiveDrops !== null) {
+    add(
+      "tracker_udp_receive_drops_total", "counter",
+      "UDP datagrams the kernel dropped because the socket's receive buffer was full (raise net.core.rmem_default).",
+      "", s.udp.receiveDrops,
+    );
+    gauge("tracker_udp_receive_queue_bytes", "Bytes waiting in the UDP socket's receive buffer now.", s.udp.receiveQueueBytes ?? 0);
+  }
   gauge("tracker_swarm_store_bytes", "Bytes held by the swarm store's typed arrays.", s.memory.swarmStore);
   gauge("tracker_peer_id_bytes", "Of the swarm store: bytes of kept peer_ids (0 until a client asks for compact=0 answers).", s.memory.peerIds);
   gauge("tracker_torrents", "Torrents known now.", s.swarm.torrents);
@@ -563,6 +588,8 @@ export function statsAccess(allow: readonly string[]): (clientIp: string) => boo
 /** What the pages read from Bun's server (only pendingRequests). */
 export interface ServerGauges {
   readonly pendingRequests: number;
+  /** The port HTTP (and UDP, the same number) listens on. */
+  readonly port?: number | undefined;
 }
 
 /** HttpHandlerOptions plus close(), which stops the 1 s sampling timer. */
@@ -588,10 +615,17 @@ export function createOperatorRoutes(core: TrackerCore, server: () => ServerGaug
   const rate = new RateWindow(() => counters[C.httpRequests]! + counters[C.udpPacketsIn]!);
   const timer = setInterval(() => rate.sample(), 1000);
   timer.unref();
+  let udpReader: (() => UdpReceiveStats | null) | null = null;
   const sources: StatsSources = {
     openHttpRequests: () => server()?.pendingRequests ?? null,
     requestsPerSecond: () => rate.rate(),
     swarm: cachedSwarmFigures(core),
+    udpReceive: () => {
+      const port = server()?.port;
+      if (port === undefined) return null;
+      udpReader ??= udpReceiveStatsReader(port);
+      return udpReader();
+    },
   };
   const encoder = new TextEncoder();
 
