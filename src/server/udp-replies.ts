@@ -39,7 +39,10 @@ export class UdpReplyQueue {
     maxReply: number,
     private readonly onSendError: () => void = () => {},
   ) {
-    for (let i = 0; i < poolSize; i++) this.pool.push(Buffer.allocUnsafe(maxReply));
+    // One allocation, sliced: its pages become resident only once replies are written into
+    // them (256 separate buffers of ~3.6 KB were 0.9 MiB resident from the start).
+    const slab = Buffer.allocUnsafeSlow(poolSize * maxReply);
+    for (let i = 0; i < poolSize; i++) this.pool.push(slab.subarray(i * maxReply, (i + 1) * maxReply));
   }
 
   /** The buffer the next reply is to be written into (at offset 0). */
