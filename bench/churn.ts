@@ -16,6 +16,7 @@
 import { EVENT_NONE, EVENT_STOPPED } from "../src/protocol/events.ts";
 import { MAX_CLASS } from "../src/swarm/peer-arena.ts";
 import { SwarmStore } from "../src/swarm/swarm-store.ts";
+import { intArg } from "./cli-args.ts";
 import { Rng, ZipfSampler } from "./load/rng.ts";
 
 interface ChurnOptions {
@@ -31,11 +32,9 @@ function parseArgs(argv: string[]): ChurnOptions {
   const o: ChurnOptions = { peers: 760_000, universe: 1_000_000, turnovers: 4, seed: 11 };
   for (let i = 0; i < argv.length; i += 2) {
     const name = argv[i]!;
-    const n = Number((argv[i + 1] ?? "").replaceAll("_", ""));
-    const int = (min: number, max: number): number => {
-      if (!Number.isInteger(n) || n < min || n > max) fail(`${name} must be an integer in [${min}, ${max}]`);
-      return n;
-    };
+    const value = argv[i + 1];
+    if (value === undefined) fail(`${name} needs a value`);
+    const int = (min: number, max: number): number => intArg(name, value, min, max, fail);
     switch (name) {
       case "--peers": o.peers = int(1, 10_000_000); break;
       case "--universe": o.universe = int(1, 10_000_000); break;

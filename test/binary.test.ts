@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { exitWithin } from "./support/child.ts";
 import { freePort } from "./support/ports.ts";
 import { announceUrl, bytes20, getBencoded } from "./support/tracker.ts";
 import { connectPacket, UdpClient } from "./support/udp-client.ts";
@@ -26,17 +27,6 @@ let binary = "";
 /** The caller's environment without TRACKER_* settings, which would change what is tested. */
 function cleanEnv(): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("TRACKER_")));
-}
-
-/** Wait for exit, at most `ms`; null if still running. */
-async function exitWithin(proc: { exited: Promise<number> }, ms: number): Promise<number | null> {
-  let timer: Timer | undefined;
-  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
-  try {
-    return await Promise.race([proc.exited, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Run the binary to completion (bounded); a run that does not end is killed and reported as null. */

@@ -10,6 +10,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
 import bencode from "bencode";
+import { exitWithin } from "./support/child.ts";
 import { freePort } from "./support/ports.ts";
 
 const ROOT = `${import.meta.dir}/..`;
@@ -66,17 +67,6 @@ async function start(quiet = true): Promise<Running> {
     // Exited at start-up (most likely the port was taken meanwhile): try another port.
   }
   throw new Error("tracker failed to start three times");
-}
-
-/** Wait for exit, at most `ms`; null if still running. */
-async function exitWithin(proc: Subprocess, ms: number): Promise<number | null> {
-  let timer: Timer | undefined;
-  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
-  try {
-    return await Promise.race([proc.exited, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Run main.ts to completion with the given arguments (bounded). */

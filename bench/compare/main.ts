@@ -19,6 +19,7 @@
  * bounded by --max-minutes (runs that would not fit are skipped and reported).
  */
 import { join } from "node:path";
+import { intArg, numberArg } from "../cli-args.ts";
 import { generateInfoHashes, writeWhitelist } from "../load/info-hashes.ts";
 import { LOAD_MODES, MAX_SECONDS, type LoadMode } from "../load/options.ts";
 import type { LoadResult } from "../load/result.ts";
@@ -102,17 +103,15 @@ function parseArgs(argv: string[]): CompareOptions {
     }
     const v = argv[++i];
     if (v === undefined) fail(`${a} needs a value`);
-    const n = Number(v.replaceAll("_", ""));
-    const int = (min: number, max: number): number => {
-      if (!Number.isInteger(n) || n < min || n > max) fail(`${a} must be an integer in [${min}, ${max}]`);
-      return n;
-    };
+    const int = (min: number, max: number): number => intArg(a, v, min, max, fail);
     switch (a) {
       case "--rounds": o.rounds = int(1, 50); break;
-      case "--seconds":
+      case "--seconds": {
+        const n = numberArg(v);
         if (!(n > 0)) fail("--seconds must be positive");
         o.seconds = Math.min(n, MAX_SECONDS);
         break;
+      }
       case "--modes":
         o.modes = v.split(",") as LoadMode[];
         for (const m of o.modes) if (!LOAD_MODES.includes(m)) fail(`unknown mode ${m}`);

@@ -19,6 +19,7 @@
  * tells them apart by port: the k-th peer of a torrent gets a port distinct within it.
  */
 import { join } from "node:path";
+import { intArg } from "../cli-args.ts";
 import { generateInfoHashes, writeWhitelist } from "../load/info-hashes.ts";
 import { Rng, ZipfSampler } from "../load/rng.ts";
 import { writeAnnounceRequest, type AnnounceFields } from "../load/udp-wire.ts";
@@ -81,18 +82,17 @@ function parseArgs(argv: string[]): MemoryOptions {
   const o: MemoryOptions = { only: null, peers: 760_000, torrents: 520_000, seed: 1, window: 128, settle: 30, peerIds: false, binary: undefined, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === "--json" || a === "--peer-ids") {
-      if (a === "--json") o.json = true;
-      else o.peerIds = true;
+    if (a === "--json") {
+      o.json = true;
+      continue;
+    }
+    if (a === "--peer-ids") {
+      o.peerIds = true;
       continue;
     }
     const v = argv[++i];
     if (v === undefined) fail(`${a} needs a value`);
-    const n = Number(v.replaceAll("_", ""));
-    const int = (min: number, max: number): number => {
-      if (!Number.isInteger(n) || n < min || n > max) fail(`${a} must be an integer in [${min}, ${max}]`);
-      return n;
-    };
+    const int = (min: number, max: number): number => intArg(a, v, min, max, fail);
     switch (a) {
       case "--only":
         if (v !== "ours" && v !== "opentracker") fail("--only takes ours or opentracker");

@@ -50,22 +50,7 @@ export function makeWorkDir(prefix: string): { dir: string; remove(): void } {
 }
 
 /** A port free for both TCP and UDP on 127.0.0.1 (another process could still take it). */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const tcp = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-    const port = tcp.port;
-    try {
-      const udp = await Bun.udpSocket({ hostname: "127.0.0.1", port });
-      udp.close();
-      return port;
-    } catch {
-      // UDP side taken: try another
-    } finally {
-      tcp.stop(true);
-    }
-  }
-  throw new Error("no free port found");
-}
+export { freePort } from "../../test/support/ports.ts";
 
 /** VmRSS of a process in KiB, or null if it is gone. */
 export function readRssKiB(pid: number): number | null {

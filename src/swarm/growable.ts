@@ -35,13 +35,18 @@ export function growableBuffer(bytes: number, reserveBytes: number): ArrayBuffer
  */
 export function growBuffer(buf: ArrayBuffer, bytes: number, reserveBytes: number): ArrayBuffer {
   if (bytes <= buf.byteLength) return buf;
-  if (buf.resizable && bytes <= buf.maxByteLength) {
+  if (growsInPlace(buf, bytes)) {
     buf.resize(bytes);
     return buf;
   }
   const bigger = growableBuffer(bytes, Math.max(reserveBytes, bytes * 2));
   new Uint8Array(bigger).set(new Uint8Array(buf));
   return bigger;
+}
+
+/** Whether `buf` can grow to `bytes` without a copy (resizable, and within its reservation). */
+export function growsInPlace(buf: ArrayBuffer, bytes: number): boolean {
+  return buf.resizable && bytes <= buf.maxByteLength;
 }
 
 /**

@@ -34,7 +34,7 @@
  * which runs are indexed (by size class) and tells every method here whether the slot it
  * touches is; when an indexed peer moves (swap-removal, run growth) its entry is rewritten.
  */
-import { growableBuffer, growBuffer, nextCapacity } from "./growable.ts";
+import { growableBuffer, growBuffer, growsInPlace, nextCapacity } from "./growable.ts";
 import { keyedHash } from "./keyed-hash.ts";
 
 export const NO_OWNER = 0;
@@ -273,7 +273,7 @@ export class PeerArena {
    */
   private grow(need: number): void {
     let cap = this.capacity;
-    cap = nextCapacity(cap, need, this.ownerBuf.resizable && need <= this.ownerBuf.maxByteLength / 4);
+    cap = nextCapacity(cap, need, growsInPlace(this.ownerBuf, need * 4));
     const r = Math.max(this.reserveSlots, cap);
     const s = this.stride;
     this.recBuf = growBuffer(this.recBuf, cap * s, r * s);

@@ -23,7 +23,7 @@
  * writeCompact() (one or two native copies) or walks it with selectedSlot().
  */
 import { EVENT_COMPLETED, EVENT_STOPPED, type AnnounceEvent } from "../protocol/events.ts";
-import { growableBuffer, growBuffer, nextCapacity } from "./growable.ts";
+import { growableBuffer, growBuffer, growsInPlace, nextCapacity } from "./growable.ts";
 import { keyedHash } from "./keyed-hash.ts";
 import { FLAG_COUNTED, FLAG_SEEDER, INDEX_MIN_CLASS, MAX_CLASS, NO_OWNER, PeerArena, SEEN_TICKS } from "./peer-arena.ts";
 
@@ -174,7 +174,7 @@ export class SwarmStore {
   private growTorrents(need: number): void {
     const old = this.tcap;
     const hashBuf = this.buffers.get("hash");
-    const inPlace = hashBuf === undefined || (hashBuf.resizable && need * INFO_HASH_LENGTH <= hashBuf.maxByteLength);
+    const inPlace = hashBuf === undefined || growsInPlace(hashBuf, need * INFO_HASH_LENGTH);
     const cap = nextCapacity(Math.max(old, 64), need, inPlace);
     const reserve = Math.max(cap, Math.min(this.limits.maxTorrents, 1 << 26));
     const grow = (name: string, width: number): ArrayBuffer => {
@@ -183,10 +183,10 @@ export class SwarmStore {
       this.buffers.set(name, buf);
       return buf;
     };
-    const self = this as unknown as Record<string, Uint8Array | Uint32Array>;
+    const self = this as unknown as Record<string, Uint8Array | Uint16Array | Uint32Array>;
     this.hash = new Uint8Array(grow("hash", INFO_HASH_LENGTH));
     for (const name of U32_COLUMNS) self[name] = new Uint32Array(grow(name, 4));
-    for (const name of U16_COLUMNS) self[name] = new Uint16Array(grow(name, 2)) as unknown as Uint32Array;
+    for (const name of U16_COLUMNS) self[name] = new Uint16Array(grow(name, 2));
     for (const name of U8_COLUMNS) self[name] = new Uint8Array(grow(name, 1));
     // A torrent id past the old capacity is not in use (new bytes are zero; DEAD is not).
     this.cls4.fill(DEAD, old, cap);
