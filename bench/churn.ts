@@ -14,8 +14,8 @@
  * full structural verify().
  */
 import { EVENT_NONE, EVENT_STOPPED } from "../src/protocol/events.ts";
-import { MAX_CLASS } from "../src/swarm/peer-arena.ts";
-import { SwarmStore } from "../src/swarm/swarm-store.ts";
+import { MAX_CLASS } from "../src/store/memory/peer-arena.ts";
+import { SwarmStore } from "../src/store/memory/memory-store.ts";
 import { intArg } from "./cli-args.ts";
 import { Rng, ZipfSampler } from "./load/rng.ts";
 

@@ -10,7 +10,7 @@
 import { bench, do_not_optimize, group, run } from "mitata";
 import { heapStats } from "bun:jsc";
 import { EVENT_NONE } from "../src/protocol/events.ts";
-import { SwarmStore } from "../src/swarm/swarm-store.ts";
+import { SwarmStore } from "../src/store/memory/memory-store.ts";
 
 const limits = { maxTorrents: 10_000_000, maxPeers: 50_000_000, peerTimeout: 2700, torrentRetention: 86400 };
 const store = new SwarmStore(limits);

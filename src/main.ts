@@ -2,7 +2,7 @@
  * Entry point: `bun run src/main.ts [port] [interval] [options]`. Parses the command line,
  * starts the tracker, and stops it gracefully on SIGINT/SIGTERM.
  */
-import { parseCommandLine } from "./config.ts";
+import { parseCommandLine } from "./config/config.ts";
 import { startTracker, type Tracker } from "./tracker.ts";
 
 const cli = parseCommandLine(process.argv.slice(2), process.env);

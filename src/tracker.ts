@@ -3,17 +3,17 @@
  * the timers (sweep slices every second, the load-driven interval step with its terminal line).
  */
 import { loadavg } from "node:os";
-import type { Config } from "./config-types.ts";
-import { nextInterval } from "./interval.ts";
+import type { Config } from "./config/types.ts";
+import { nextInterval } from "./operator/load-interval.ts";
 import { createHttpHandler, type HttpHandlerOptions } from "./server/http.ts";
 import { startUdpServer, type UdpServer } from "./server/udp.ts";
-import { C } from "./stats-counters.ts";
-import { createOperatorRoutes } from "./stats-page.ts";
-import { formatTerminalLine } from "./terminal-line.ts";
-import { nowSeconds, TrackerCore } from "./tracker-core.ts";
+import { C } from "./rules/counters.ts";
+import { createOperatorRoutes } from "./operator/stats-page.ts";
+import { formatTerminalLine } from "./operator/terminal-line.ts";
+import { nowSeconds, TrackerRules } from "./rules/tracker-rules.ts";
 
 export interface Tracker {
-  readonly core: TrackerCore;
+  readonly core: TrackerRules;
   /** The port HTTP listens on (0 when HTTP is off). */
   readonly httpPort: number;
   /** The port UDP listens on (0 when UDP is off); equals httpPort when both run. */
@@ -29,13 +29,13 @@ const SWEEP_MIN_BUDGET = 4096;
 
 export interface TrackerHooks {
   /** Extra HTTP routes (stats pages) and full scrape, built from the core. */
-  http?: (core: TrackerCore) => HttpHandlerOptions;
+  http?: (core: TrackerRules) => HttpHandlerOptions;
   /** Where the terminal line goes (default console.log). */
   log?: (line: string) => void;
 }
 
 export async function startTracker(config: Config, hooks: TrackerHooks = {}): Promise<Tracker> {
-  const core = new TrackerCore(config);
+  const core = new TrackerRules(config);
   const log = hooks.log ?? ((line: string) => console.log(line));
   // Default routes: /stats, /metrics and (if configured) full scrape; `server` is read per request.
   const operator = hooks.http ? null : createOperatorRoutes(core, () => server);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { availableParallelism } from "node:os";
-import { configToToml, DEFAULT_CONFIG, parseCommandLine, usageText, type CliResult } from "../src/config.ts";
-import type { Config } from "../src/config-types.ts";
+import { configToToml, DEFAULT_CONFIG, parseCommandLine, usageText, type CliResult } from "../src/config/config.ts";
+import type { Config } from "../src/config/types.ts";
 
 type Key = keyof Config;
 

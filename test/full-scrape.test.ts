@@ -5,11 +5,11 @@
  */
 import bencode from "bencode";
 import { describe, expect, test } from "bun:test";
-import { acceptsGzip, createFullScrape, renderFullScrape, sortByInfoHash } from "../src/full-scrape.ts";
+import { acceptsGzip, createFullScrape, renderFullScrape, sortByInfoHash } from "../src/operator/full-scrape.ts";
 import { EVENT_COMPLETED, EVENT_NONE } from "../src/protocol/events.ts";
-import { C } from "../src/stats-counters.ts";
+import { C } from "../src/rules/counters.ts";
 import type { Tracker } from "../src/tracker.ts";
-import { TrackerCore } from "../src/tracker-core.ts";
+import { TrackerRules } from "../src/rules/tracker-rules.ts";
 import { pct, testConfig, withTracker as withTrackerOn } from "./support/tracker.ts";
 
 // ---- helpers ------------------------------------------------------------------------------------
@@ -66,7 +66,7 @@ function wireKeys(body: Uint8Array): string[] {
   return keys;
 }
 
-function announceDirect(core: TrackerCore, ih: Uint8Array, port: number, seeder: boolean, completed = false): void {
+function announceDirect(core: TrackerRules, ih: Uint8Array, port: number, seeder: boolean, completed = false): void {
   const rec = new Uint8Array([127, 0, 0, 1, port >> 8, port & 0xff]);
   const status = core.store.announce(
     ih, 0, 4, rec, 0, new Uint8Array(20), 0, seeder, completed ? EVENT_COMPLETED : EVENT_NONE, 50, true, 1000,
@@ -98,12 +98,12 @@ describe("acceptsGzip", () => {
 
 describe("renderFullScrape", () => {
   test("an empty tracker is an empty files dict", () => {
-    const core = new TrackerCore(testConfig([]));
+    const core = new TrackerRules(testConfig([]));
     expect(Buffer.from(renderFullScrape(core.store)).toString()).toBe("d5:filesdee");
   });
 
   test("every torrent once, keys in raw byte order, counts from the store", () => {
-    const core = new TrackerCore(testConfig([]));
+    const core = new TrackerRules(testConfig([]));
     const expected = new Map<string, ScrapeEntry>();
     const ih = new Uint8Array(20);
     // Random hashes, plus groups sharing their first 4 bytes (the sort's tie-break path) and
@@ -133,7 +133,7 @@ describe("renderFullScrape", () => {
   });
 
   test("sortByInfoHash orders hashes that share a 4-byte prefix by the rest", () => {
-    const core = new TrackerCore(testConfig([]));
+    const core = new TrackerRules(testConfig([]));
     const hashes = [
       [0xff, 0, 0, 0, 1],
       [0, 0, 0, 1, 0xff],
@@ -155,7 +155,7 @@ describe("renderFullScrape", () => {
 
 describe("createFullScrape cache (fake clock)", () => {
   function setup(cacheSeconds: number) {
-    const core = new TrackerCore(testConfig(["--full-scrape", "--full-scrape-cache", String(cacheSeconds)]));
+    const core = new TrackerRules(testConfig(["--full-scrape", "--full-scrape-cache", String(cacheSeconds)]));
     let now = 0;
     const handler = createFullScrape(core, { now: () => now });
     const get = async (ae = "identity") =>

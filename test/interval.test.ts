@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { nextInterval } from "../src/interval.ts";
+import { nextInterval } from "../src/operator/load-interval.ts";
 
 // nextInterval(current, load15, maxLoad, step, min, max) with sc6's bounds 239..1799, step 60.
 describe("nextInterval", () => {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import bencode from "bencode";
-import { C } from "../src/stats-counters.ts";
+import { C } from "../src/rules/counters.ts";
 import { announceUrl, bytes20, getBencoded, withTracker } from "./support/tracker.ts";
 import { announcePacket, connectPacket, readAnnounceAnswer, UdpClient } from "./support/udp-client.ts";
 

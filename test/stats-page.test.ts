@@ -4,13 +4,13 @@
  * use fake clocks; integration tests run the real tracker on 127.0.0.1, port 0.
  */
 import { describe, expect, test } from "bun:test";
-import { C, COUNTER_NAMES } from "../src/stats-counters.ts";
+import { C, COUNTER_NAMES } from "../src/rules/counters.ts";
 import {
   cachedSwarmFigures, canonicalAddress, collectStats, formatUptime, metricFamilies, RateWindow,
   renderMetrics, renderStatsText, statsAccess, thousands, type StatsSnapshot,
-} from "../src/stats-page.ts";
+} from "../src/operator/stats-page.ts";
 import type { Tracker } from "../src/tracker.ts";
-import { TrackerCore } from "../src/tracker-core.ts";
+import { TrackerRules } from "../src/rules/tracker-rules.ts";
 import { pct, testConfig, withTracker as withTrackerOn } from "./support/tracker.ts";
 
 // ---- helpers ------------------------------------------------------------------------------------
@@ -219,7 +219,7 @@ describe("RateWindow", () => {
 
 describe("cachedSwarmFigures", () => {
   test("walks the torrents at most once per ttl and agrees with the store", () => {
-    const core = new TrackerCore(testConfig([]));
+    const core = new TrackerRules(testConfig([]));
     let walks = 0;
     const original = core.store.countSeeders.bind(core.store);
     core.store.countSeeders = () => {
@@ -240,7 +240,7 @@ describe("cachedSwarmFigures", () => {
 });
 
 describe("renderers", () => {
-  const core = new TrackerCore(testConfig([]));
+  const core = new TrackerRules(testConfig([]));
   core.counters[C.http200] = 1234567;
   const snapshot: StatsSnapshot = collectStats(core, {
     openHttpRequests: () => 3,

@@ -4,8 +4,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { EVENT_NONE, EVENT_STOPPED } from "../src/protocol/events.ts";
-import { MAX_CLASS } from "../src/swarm/peer-arena.ts";
-import { SwarmStore } from "../src/swarm/swarm-store.ts";
+import { MAX_CLASS } from "../src/store/memory/peer-arena.ts";
+import { SwarmStore } from "../src/store/memory/memory-store.ts";
 
 describe("SwarmStore under churn", () => {
   // Regression: stale free-list entries (runs taken by a growing neighbour, merged, or given

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { EVENT_COMPLETED, EVENT_NONE, EVENT_STARTED, EVENT_STOPPED } from "../src/protocol/events.ts";
-import { ANNOUNCE_OK, ANNOUNCE_TOO_MANY_PEERS, ANNOUNCE_TOO_MANY_TORRENTS, SwarmStore } from "../src/swarm/swarm-store.ts";
+import { ANNOUNCE_OK, ANNOUNCE_TOO_MANY_PEERS, ANNOUNCE_TOO_MANY_TORRENTS, SwarmStore } from "../src/store/memory/memory-store.ts";
 
 const limits = { maxTorrents: 1_000_000, maxPeers: 10_000_000, peerTimeout: 100, torrentRetention: 1000 };
 

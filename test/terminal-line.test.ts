@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { formatLocalTime, formatTerminalLine, type TerminalLineInput } from "../src/terminal-line.ts";
+import { formatLocalTime, formatTerminalLine, type TerminalLineInput } from "../src/operator/terminal-line.ts";
 
 // Local-time constructor: the line uses Date's local getters, so these hold in any time zone.
 const sep14 = new Date(2020, 8, 14, 13, 17, 19); // Monday 14 September 2020

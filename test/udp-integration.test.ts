@@ -2,7 +2,7 @@
  * The real tracker's UDP side (BEP 15) on 127.0.0.1 / ::1, over real sockets.
  */
 import { describe, expect, test } from "bun:test";
-import { C } from "../src/stats-counters.ts";
+import { C } from "../src/rules/counters.ts";
 import { announceUrl, bytes20, compactPeers, getBencoded, withTracker } from "./support/tracker.ts";
 import { announcePacket, connectPacket, readAnnounceAnswer, scrapePacket, UdpClient } from "./support/udp-client.ts";
 

@@ -13,9 +13,9 @@ import { encodeAscii, writeAscii, writeBytes, writeFailure, writeFailureRetryIn,
 import { K_FILES, K_PEERS6, writeAnnounceHead, writeScrapeCounts } from "../protocol/http-answer.ts";
 import { formatAddress, parseAddress, writePort } from "../protocol/compact.ts";
 import { AnnounceQuery, parseAnnounceQuery, parseScrapeQuery, ScrapeQuery } from "../protocol/http-query.ts";
-import { C } from "../stats-counters.ts";
-import { ANNOUNCE_OK, ANNOUNCE_TOO_MANY_TORRENTS } from "../swarm/swarm-store.ts";
-import { nowSeconds, type TrackerCore } from "../tracker-core.ts";
+import { C } from "../rules/counters.ts";
+import { ANNOUNCE_OK, ANNOUNCE_TOO_MANY_TORRENTS } from "../store/memory/memory-store.ts";
+import { nowSeconds, type TrackerRules } from "../rules/tracker-rules.ts";
 
 // Pre-encoded keys of the compact=0 peer dicts (ip < peer id < port).
 const K_IP = encodeAscii("d2:ip");
@@ -41,7 +41,7 @@ export interface HttpHandlerOptions {
   log?: (line: string) => void;
 }
 
-export function createHttpHandler(core: TrackerCore, opts: HttpHandlerOptions = {}) {
+export function createHttpHandler(core: TrackerRules, opts: HttpHandlerOptions = {}) {
   const cfg = core.config;
   const store = core.store;
   const counters = core.counters;

@@ -22,9 +22,9 @@ import {
   ACTION_ANNOUNCE, ACTION_CONNECT, PARSE_DROP, PARSE_ERROR, parseUdpRequest, UdpRequest,
   writeAnnounceHeader, writeConnectResponse, writeErrorResponse, writeScrapeEntry, writeScrapeHeader,
 } from "../protocol/udp.ts";
-import { C } from "../stats-counters.ts";
-import { ANNOUNCE_OK } from "../swarm/swarm-store.ts";
-import { nowSeconds, type TrackerCore } from "../tracker-core.ts";
+import { C } from "../rules/counters.ts";
+import { ANNOUNCE_OK } from "../store/memory/memory-store.ts";
+import { nowSeconds, type TrackerRules } from "../rules/tracker-rules.ts";
 import { ConnectionIds } from "./connection-id.ts";
 import { UdpReplyQueue } from "./udp-replies.ts";
 
@@ -36,7 +36,7 @@ export interface UdpServer {
   close(): void;
 }
 
-export async function startUdpServer(core: TrackerCore, hostname: string, port: number): Promise<UdpServer> {
+export async function startUdpServer(core: TrackerRules, hostname: string, port: number): Promise<UdpServer> {
   const cfg = core.config;
   const store = core.store;
   const counters = core.counters;

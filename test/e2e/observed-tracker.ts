@@ -17,8 +17,8 @@
  *   {"t":"counters","counters":{"udpAnnounces":3,...}}      (on SIGTERM, the non-zero counters)
  * Test-only code: it allocates freely.
  */
-import { parseCommandLine } from "../../src/config.ts";
-import { COUNTER_NAMES } from "../../src/stats-counters.ts";
+import { parseCommandLine } from "../../src/config/config.ts";
+import { COUNTER_NAMES } from "../../src/rules/counters.ts";
 import { startTracker } from "../../src/tracker.ts";
 
 function emit(event: Record<string, unknown>): void {

@@ -2,8 +2,8 @@
  * Test support: start the real tracker on a free port and talk to it over real sockets.
  */
 import bencode from "bencode";
-import { parseCommandLine } from "../../src/config.ts";
-import type { Config } from "../../src/config-types.ts";
+import { parseCommandLine } from "../../src/config/config.ts";
+import type { Config } from "../../src/config/types.ts";
 import { startTracker, type Tracker } from "../../src/tracker.ts";
 
 /** A config from command-line words (port 0, quiet), as main.ts would build it. */

@@ -2,11 +2,11 @@
  * What the protocol servers share: the settings, the swarm store, the counters and the current
  * announce interval (which the load rule moves). One instance per tracker.
  */
-import type { Config } from "./config-types.ts";
-import { newCounters } from "./stats-counters.ts";
-import { SwarmStore } from "./swarm/swarm-store.ts";
+import type { Config } from "../config/types.ts";
+import { newCounters } from "./counters.ts";
+import { SwarmStore } from "../store/memory/memory-store.ts";
 
-export class TrackerCore {
+export class TrackerRules {
   readonly config: Config;
   readonly store: SwarmStore;
   readonly counters = newCounters();

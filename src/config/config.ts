@@ -11,8 +11,8 @@
  */
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import type { Config } from "./config-types.ts";
-import { parseAddress } from "./protocol/compact.ts";
+import type { Config } from "./types.ts";
+import { parseAddress } from "../protocol/compact.ts";
 
 /**
  * An IP literal (v4 or v6, optional %zone)? Our own parser rather than node:net's isIP: importing
@@ -22,7 +22,7 @@ function isIP(value: string): number {
   return parseAddress(value, new Uint8Array(16), 0);
 }
 
-export type { Config } from "./config-types.ts";
+export type { Config } from "./types.ts";
 
 type Key = keyof Config;
 

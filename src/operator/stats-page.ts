@@ -19,11 +19,11 @@
 import { loadavg } from "node:os";
 import { udpReceiveStatsReader, type UdpReceiveStats } from "./udp-receive-stats.ts";
 import { createFullScrape } from "./full-scrape.ts";
-import { formatAddress, parseAddress } from "./protocol/compact.ts";
-import type { HttpHandlerOptions } from "./server/http.ts";
-import { C, COUNTER_NAMES, type CounterName } from "./stats-counters.ts";
+import { formatAddress, parseAddress } from "../protocol/compact.ts";
+import type { HttpHandlerOptions } from "../server/http.ts";
+import { C, COUNTER_NAMES, type CounterName } from "../rules/counters.ts";
 import { formatLocalTime } from "./terminal-line.ts";
-import type { TrackerCore } from "./tracker-core.ts";
+import type { TrackerRules } from "../rules/tracker-rules.ts";
 
 /** Swarm figures (seeders walk the torrent columns) are reused for this long. */
 export const SWARM_CACHE_MS = 1000;
@@ -144,7 +144,7 @@ const HTTP_STATUS_COUNTERS: readonly [string, CounterName][] = [
   ["500", "http500"],
 ];
 
-export function collectStats(core: TrackerCore, src: StatsSources, now = new Date()): StatsSnapshot {
+export function collectStats(core: TrackerRules, src: StatsSources, now = new Date()): StatsSnapshot {
   const k = core.counters;
   const n = (name: CounterName): number => k[C[name]]!;
   const mem = process.memoryUsage();
@@ -214,7 +214,7 @@ export function collectStats(core: TrackerCore, src: StatsSources, now = new Dat
 // ---- the swarm figures, cached ----------------------------------------------------------------
 
 /** Swarm figures taken together (one countSeeders() walk), reused for ttlMs. */
-export function cachedSwarmFigures(core: TrackerCore, ttlMs = SWARM_CACHE_MS, clock = () => performance.now()) {
+export function cachedSwarmFigures(core: TrackerRules, ttlMs = SWARM_CACHE_MS, clock = () => performance.now()) {
   let cached: StatsSnapshot["swarm"] | null = null;
   let takenAt = 0;
   return function swarm(): StatsSnapshot["swarm"] {
@@ -609,7 +609,7 @@ const PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8";
  * @param server  Bun's server, read at request time for pendingRequests (it is created after
  *                the handler, hence a function); omit it, or return null, to leave the figure out.
  */
-export function createOperatorRoutes(core: TrackerCore, server: () => ServerGauges | null = () => null): OperatorRoutes {
+export function createOperatorRoutes(core: TrackerRules, server: () => ServerGauges | null = () => null): OperatorRoutes {
   const counters = core.counters;
   const allowed = statsAccess(core.config.statsAllow);
   const rate = new RateWindow(() => counters[C.httpRequests]! + counters[C.udpPacketsIn]!);

@@ -22,7 +22,7 @@
  * The window starts at a random offset and wraps at most once; the caller copies it with
  * writeCompact() (one or two native copies) or walks it with selectedSlot().
  */
-import { EVENT_COMPLETED, EVENT_STOPPED, type AnnounceEvent } from "../protocol/events.ts";
+import { EVENT_COMPLETED, EVENT_STOPPED, type AnnounceEvent } from "../../protocol/events.ts";
 import { growableBuffer, growBuffer, growsInPlace, nextCapacity } from "./growable.ts";
 import { keyedHash } from "./keyed-hash.ts";
 import { FLAG_COUNTED, FLAG_SEEDER, INDEX_MIN_CLASS, MAX_CLASS, NO_OWNER, PeerArena, SEEN_TICKS } from "./peer-arena.ts";

@@ -17,11 +17,11 @@
  * the sort is a native BigUint64Array sort on (first 4 hash bytes, position) with a comparator
  * only for the rare runs that share the 4-byte prefix.
  */
-import { writeBytes, writeRaw } from "./protocol/bencode.ts";
-import { K_FILES, writeScrapeCounts } from "./protocol/http-answer.ts";
-import { C } from "./stats-counters.ts";
-import { INFO_HASH_LENGTH, type SwarmStore } from "./swarm/swarm-store.ts";
-import type { TrackerCore } from "./tracker-core.ts";
+import { writeBytes, writeRaw } from "../protocol/bencode.ts";
+import { K_FILES, writeScrapeCounts } from "../protocol/http-answer.ts";
+import { C } from "../rules/counters.ts";
+import { INFO_HASH_LENGTH, type SwarmStore } from "../store/memory/memory-store.ts";
+import type { TrackerRules } from "../rules/tracker-rules.ts";
 
 const CH_E = 0x65;
 
@@ -121,7 +121,7 @@ export interface FullScrapeOptions {
  * the request in httpScrapes and httpFullScrapes; this counts the 200, the bytes sent and each
  * render (httpFullScrapeRenders: a render per cache window, not per request, when the cache works).
  */
-export function createFullScrape(core: TrackerCore, opts: FullScrapeOptions = {}): (req: Request) => Response {
+export function createFullScrape(core: TrackerRules, opts: FullScrapeOptions = {}): (req: Request) => Response {
   const counters = core.counters;
   const now = opts.now ?? (() => performance.now());
   const ttlMs = core.config.fullScrapeCache * 1000;
