@@ -23,6 +23,7 @@
  * writeCompact() (one or two native copies) or walks it with selectedSlot().
  */
 import { EVENT_COMPLETED, EVENT_STOPPED, type AnnounceEvent } from "../../protocol/events.ts";
+import type { StoreFigures } from "../store.ts";
 import { growableBuffer, growBuffer, growsInPlace, nextCapacity } from "./growable.ts";
 import { keyedHash } from "./keyed-hash.ts";
 import { FLAG_COUNTED, FLAG_SEEDER, INDEX_MIN_CLASS, MAX_CLASS, NO_OWNER, PeerArena, SEEN_TICKS } from "./peer-arena.ts";
@@ -698,6 +699,20 @@ export class SwarmStore {
       return `index holds ${this.v4.indexed}/${this.v6.indexed}, runs need ${indexed4}/${indexed6}`;
     }
     return null;
+  }
+
+  /** Peers and torrents now (walks the torrent columns for the seeders: not per request). */
+  figures(): StoreFigures {
+    return {
+      torrents: this.torrentCount,
+      peers: this.peerCount,
+      peersIPv4: this.v4.count,
+      peersIPv6: this.v6.count,
+      seeders: this.countSeeders(),
+      bytes: this.bytes(),
+      peerIdBytes: this.peerIdBytes(),
+      peerIdState: this.peerIdState(),
+    };
   }
 
   /** Seeders across all torrents (a walk over the torrent columns: for /stats, not per request). */

@@ -1,0 +1,130 @@
+/**
+ * The swarm store interface: what the rules (src/rules/) ask of whatever keeps the swarms.
+ *
+ * The rules decide (numwant, seeder state, what an event means, refusals and their wording);
+ * the store keeps the data and does, in one call, what must be atomic for one torrent: find or
+ * create it, enforce capacity, insert/refresh/remove the announcer, count a `completed` once per
+ * peer, and choose up to numwant other peers at random. One call per announce is also what a
+ * remote store needs (one round trip: see "An asynchronous store" below).
+ *
+ * Results go into caller-owned objects (AnnounceResult, ScrapeResult in src/rules/results.ts),
+ * reused from request to request: the in-memory store fills them without allocating. Peers are
+ * not copied out: the result's PeerWindow points into the store's own wire-format records, and
+ * the adapter copies them straight into its answer buffer.
+ *
+ * Implementations: src/store/memory/ (the default: packed typed arrays, synchronous).
+ *
+ * An asynchronous store (Redis/Valkey, a later issue) plugs in behind the same contract, with
+ * `announce` and `scrape` returning a Promise that resolves once the result object is filled:
+ *   - the rules keep their synchronous checks before the store call (parse limits, access
+ *     lists, passkeys) and their wording after it; only the store call is awaited, so a
+ *     refusal that needs no data never waits for the network;
+ *   - with requests in flight at once, a result object cannot be shared: the adapter takes one
+ *     from a small pool per request and returns it after encoding (the in-memory path keeps a
+ *     single one, since nothing can interleave a synchronous call);
+ *   - the store fills PeerWindow from its reply: `rec` is the reply's packed records, the
+ *     window starts at 0 and does not wrap, `ids` holds the peer ids it returned (or none);
+ *   - sweeping becomes expiry on the server (sorted sets scored by last-seen, TTL on idle
+ *     torrents), so `sweepStep` does only local bookkeeping.
+ * The adapters already separate "decide" from "encode", so each gains one `await` (HTTP's fetch
+ * may return a Promise; UDP queues its reply when the promise settles).
+ */
+import type { AnnounceResult, ScrapeResult } from "../rules/results.ts";
+
+/** What the store did with an announce. */
+export const STORE_OK = 0;
+/** Refused: a new torrent, and the store holds its maximum of torrents. Nothing was created. */
+export const STORE_FULL_TORRENTS = 1;
+/** Refused: a new peer, and the store holds its maximum of peers (or the swarm its largest size). */
+export const STORE_FULL_PEERS = 2;
+export type StoreStatus = 0 | 1 | 2;
+
+/**
+ * One announce as the store sees it: the rules have already decided every policy question.
+ * Reused by the rules for every request (no object per announce).
+ */
+export class StoreAnnounce {
+  /** The info_hash: infoHash[infoHashOff .. +20]. */
+  infoHash: Uint8Array = new Uint8Array(20);
+  infoHashOff = 0;
+  /** 4 or 6: which swarm the announcer joins. */
+  family: 4 | 6 = 4;
+  /** The announcer's wire record (address then port, big-endian): 6 bytes (family 4) or 18. */
+  record: Uint8Array = new Uint8Array(18);
+  recordOff = 0;
+  /** The announcer's 20-byte peer_id, kept when the store keeps peer ids. */
+  peerId: Uint8Array = new Uint8Array(20);
+  peerIdOff = 0;
+  /** Nothing left to download. */
+  seeder = false;
+  /** Leave the swarm (event stopped): no answer peers, the announcer is removed. */
+  leaving = false;
+  /** Count one download for this torrent, once per peer (event completed). */
+  completed = false;
+  /** How many other peers to choose (already defaulted and capped by the rules). */
+  numwant = 0;
+  /** Also choose peers of the other family (HTTP answers carry `peers` and `peers6`). */
+  bothFamilies = false;
+  /** The store's clock: whole seconds since the Unix epoch. */
+  now = 0;
+}
+
+/** The result of the last complete sweep cycle, for the terminal line and /stats. */
+export interface SweepReport {
+  removedPeers: number;
+  removedTorrents: number;
+  /** Largest swarm seen during the cycle. */
+  maxPeers: number;
+  /** Wall time spent in the cycle's slices, microseconds. */
+  micros: number;
+}
+
+/** Whether peer ids are kept: "kept", "unused" (allowed, nobody asked yet) or "off". */
+export type PeerIdState = "kept" | "unused" | "off";
+
+/** The store's figures for /stats, /metrics and the terminal line. */
+export interface StoreFigures {
+  torrents: number;
+  peers: number;
+  peersIPv4: number;
+  peersIPv6: number;
+  seeders: number;
+  /** Bytes the store holds (typed arrays, for the in-memory store). */
+  bytes: number;
+  /** Of `bytes`: the peer_id columns. */
+  peerIdBytes: number;
+  peerIdState: PeerIdState;
+}
+
+/**
+ * Called once per torrent, in ascending raw-byte order of info_hash, by a full scrape:
+ * the hash is infoHash[off .. off + 20].
+ */
+export type TorrentVisitor = (
+  infoHash: Uint8Array, off: number, complete: number, downloaded: number, incomplete: number,
+) => void;
+
+export interface SwarmStore {
+  /** Record an announce and fill `res` (counts, peers). See StoreAnnounce for the request. */
+  announce(a: StoreAnnounce, res: AnnounceResult): StoreStatus;
+  /**
+   * Counts of `count` torrents whose hashes lie contiguously at hashes[off ..]: fills
+   * res.complete/downloaded/incomplete[0 .. count) (zeros for a torrent it does not know).
+   */
+  scrape(hashes: Uint8Array, off: number, count: number, res: ScrapeResult): void;
+  /** Housekeeping, called about once a second: forget peers that went quiet, empty torrents. */
+  sweepStep(now: number): void;
+  /** The last complete sweep cycle. */
+  readonly lastSweep: SweepReport;
+  /** Peers and torrents now. Walks every torrent for the seeders: not per request. */
+  figures(): StoreFigures;
+  /** Peers now (cheap). */
+  readonly peerCount: number;
+  /** Torrents now (cheap). */
+  readonly torrentCount: number;
+  peerIdState(): PeerIdState;
+  /** Start keeping peer ids (if allowed): the first client that would see them has asked. */
+  usePeerIds(): void;
+  /** Every torrent with its counts, in info_hash order (full scrape; not a hot path). */
+  visitTorrentsInHashOrder(visit: TorrentVisitor): void;
+}
