@@ -15,7 +15,9 @@
  */
 import { EVENT_NONE, EVENT_STOPPED } from "../src/protocol/events.ts";
 import { MAX_CLASS } from "../src/store/memory/peer-arena.ts";
-import { SwarmStore } from "../src/store/memory/memory-store.ts";
+import { AnnounceResult } from "../src/rules/results.ts";
+import { MemoryStore } from "../src/store/memory/memory-store.ts";
+import { StoreAnnounce } from "../src/store/store.ts";
 import { intArg } from "./cli-args.ts";
 import { Rng, ZipfSampler } from "./load/rng.ts";
 
@@ -52,7 +54,7 @@ function fail(message: string): never {
 }
 
 const o = parseArgs(Bun.argv.slice(2));
-const store = new SwarmStore({ maxTorrents: 10_000_000, maxPeers: 20_000_000, peerTimeout: 2700, torrentRetention: 0 });
+const store = new MemoryStore({ maxTorrents: 10_000_000, maxPeers: 20_000_000, peerTimeout: 2700, torrentRetention: 0 });
 const rng = new Rng(o.seed);
 const zipf = new ZipfSampler(o.universe, 1);
 // Peer i: its torrent and its address (10.x.y.z, unique while it lives).
@@ -62,6 +64,12 @@ let nextAddress = 1;
 const ih = new Uint8Array(20);
 const rec = new Uint8Array(6);
 const peerId = new Uint8Array(20);
+const op = new StoreAnnounce();
+op.infoHash = ih;
+op.record = rec;
+op.peerId = peerId;
+op.now = 1;
+const res = new AnnounceResult();
 
 function announce(t: number, address: number, event: number): void {
   new DataView(ih.buffer).setUint32(0, t);
@@ -72,12 +80,14 @@ function announce(t: number, address: number, event: number): void {
   rec[3] = address & 255;
   rec[4] = 0x1a;
   rec[5] = 0xe1;
-  store.announce(ih, 0, 4, rec, 0, peerId, 0, (address & 1) === 1, event as 0 | 3, 0, false, 1);
+  op.seeder = (address & 1) === 1;
+  op.leaving = event === EVENT_STOPPED;
+  store.announce(op, res);
 }
 
 /** Slots per live peer: all of the arena below its top, its run slack, its free runs. */
 function layout(label: string): void {
-  const arena = store.v4;
+  const arena = store.runs4.arena;
   const live = store.peerCount;
   let free = 0;
   for (let c = 0; c <= MAX_CLASS; c++) free += arena.validFreeRuns(c) << c;
@@ -85,7 +95,7 @@ function layout(label: string): void {
   console.log(
     `${label.padEnd(16)} peers ${live}  torrents ${store.torrentCount}  arena top ${arena.top}  ` +
       `slots/peer ${(arena.top / live).toFixed(2)} (run slack ${(slack / live).toFixed(2)}, free runs ${(free / live).toFixed(2)})  ` +
-      `store ${(store.bytes() / 1048576).toFixed(1)} MiB`,
+      `store ${(store.figures().bytes / 1048576).toFixed(1)} MiB`,
   );
 }
 

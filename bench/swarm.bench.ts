@@ -9,11 +9,12 @@
  */
 import { bench, do_not_optimize, group, run } from "mitata";
 import { heapStats } from "bun:jsc";
-import { EVENT_NONE } from "../src/protocol/events.ts";
-import { SwarmStore } from "../src/store/memory/memory-store.ts";
+import { AnnounceResult } from "../src/rules/results.ts";
+import { MemoryStore } from "../src/store/memory/memory-store.ts";
+import { StoreAnnounce } from "../src/store/store.ts";
 
 const limits = { maxTorrents: 10_000_000, maxPeers: 50_000_000, peerTimeout: 2700, torrentRetention: 86400 };
-const store = new SwarmStore(limits);
+const store = new MemoryStore(limits);
 const TORRENTS = 200_000;
 const PEERS = 1_000_000;
 const ih = new Uint8Array(20 * TORRENTS);
@@ -31,6 +32,20 @@ for (let p = 0; p < PEERS; p++) {
 }
 const pid = new Uint8Array(20).fill(0x2d);
 const now = Math.floor(Date.now() / 1000);
+// One request object and one result object, reused, as the rules and an adapter keep them.
+const op = new StoreAnnounce();
+op.peerId = pid;
+op.record = recs;
+op.now = now;
+const res = new AnnounceResult();
+function announce(s: MemoryStore, hashes: Uint8Array, ihOff: number, recOff: number, seeder: boolean, numwant: number): void {
+  op.infoHash = hashes;
+  op.infoHashOff = ihOff;
+  op.recordOff = recOff;
+  op.seeder = seeder;
+  op.numwant = numwant;
+  s.announce(op, res);
+}
 // Skewed fill: torrent t gets peers with probability ~ 1/(t+1) (a few hot swarms, a long tail).
 function torrentOf(p: number): number {
   const u = ((p * 2654435761) >>> 0) / 4294967296;
@@ -38,35 +53,35 @@ function torrentOf(p: number): number {
 }
 const t0 = performance.now();
 for (let p = 0; p < PEERS; p++) {
-  store.announce(ih, torrentOf(p) * 20, 4, recs, p * 6, pid, 0, p % 3 === 0, EVENT_NONE, 50, false, now);
+  announce(store, ih, torrentOf(p) * 20, p * 6, p % 3 === 0, 50);
 }
-console.log(`filled ${store.peerCount} peers in ${store.torrentCount} torrents in ${(performance.now() - t0).toFixed(0)} ms; store ${(store.bytes() / 1048576).toFixed(1)} MiB`);
+console.log(`filled ${store.peerCount} peers in ${store.torrentCount} torrents in ${(performance.now() - t0).toFixed(0)} ms; store ${(store.figures().bytes / 1048576).toFixed(1)} MiB`);
 
 // A 100k-peer swarm and a 2-peer swarm, for the "same cost" claim.
-const big = new SwarmStore(limits);
+const big = new MemoryStore(limits);
 const bigIh = new Uint8Array(20).fill(1);
 const smallIh = new Uint8Array(20).fill(2);
-for (let p = 0; p < 100_000; p++) big.announce(bigIh, 0, 4, recs, p * 6, pid, 0, false, EVENT_NONE, 0, false, now);
-big.announce(smallIh, 0, 4, recs, 0, pid, 0, false, EVENT_NONE, 0, false, now);
-big.announce(smallIh, 0, 4, recs, 6, pid, 0, false, EVENT_NONE, 0, false, now);
+for (let p = 0; p < 100_000; p++) announce(big, bigIh, 0, p * 6, false, 0);
+announce(big, smallIh, 0, 0, false, 0);
+announce(big, smallIh, 0, 6, false, 0);
 
 const out = new Uint8Array(4096);
 let i = 0;
 group("announce (re-announce of a known peer, 50 peers answered)", () => {
   bench("table of 1M peers / 200k torrents", () => {
     const p = (i = (i + 7919) % PEERS);
-    store.announce(ih, torrentOf(p) * 20, 4, recs, p * 6, pid, 0, p % 3 === 0, EVENT_NONE, 50, false, now);
-    do_not_optimize(store.writeCompact(4, out, 0));
+    announce(store, ih, torrentOf(p) * 20, p * 6, p % 3 === 0, 50);
+    do_not_optimize(res.peers4.writeCompact(out, 0));
   });
   bench("into a 100k-peer swarm", () => {
     const p = (i = (i + 7919) % 100_000);
-    big.announce(bigIh, 0, 4, recs, p * 6, pid, 0, false, EVENT_NONE, 50, false, now);
-    do_not_optimize(big.writeCompact(4, out, 0));
+    announce(big, bigIh, 0, p * 6, false, 50);
+    do_not_optimize(res.peers4.writeCompact(out, 0));
   });
   bench("into a 2-peer swarm", () => {
     const p = (i = (i + 1) & 1);
-    big.announce(smallIh, 0, 4, recs, p * 6, pid, 0, false, EVENT_NONE, 50, false, now);
-    do_not_optimize(big.writeCompact(4, out, 0));
+    announce(big, smallIh, 0, p * 6, false, 50);
+    do_not_optimize(res.peers4.writeCompact(out, 0));
   });
 });
 
@@ -83,8 +98,8 @@ Bun.gc(true);
 const before = heapStats().heapSize;
 for (let k = 0; k < 1_000_000; k++) {
   const p = (k * 7919) % PEERS;
-  store.announce(ih, torrentOf(p) * 20, 4, recs, p * 6, pid, 0, p % 3 === 0, EVENT_NONE, 50, false, now);
-  store.writeCompact(4, out, 0);
+  announce(store, ih, torrentOf(p) * 20, p * 6, p % 3 === 0, 50);
+  res.peers4.writeCompact(out, 0);
 }
 const afterNoGc = heapStats().heapSize;
 console.log(`heap before 1M announces: ${(before / 1048576).toFixed(2)} MiB, after (no GC in between forced): ${(afterNoGc / 1048576).toFixed(2)} MiB, growth ${((afterNoGc - before) / 1024).toFixed(1)} KiB`);

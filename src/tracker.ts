@@ -1,19 +1,20 @@
 /**
- * startTracker(config): wires the swarm store to the HTTP and UDP servers on one port, and runs
- * the timers (sweep slices every second, the load-driven interval step with its terminal line).
+ * startTracker(config): wires the rooms together. The rules (with their store) serve the HTTP
+ * and UDP adapters on one port; the operator routes ride on the HTTP adapter; two timers run the
+ * store's sweep (a slice every second) and the load-driven interval step with its terminal line.
  */
 import { loadavg } from "node:os";
 import type { Config } from "./config/types.ts";
 import { nextInterval } from "./operator/load-interval.ts";
-import { createHttpHandler, type HttpHandlerOptions } from "./server/http.ts";
+import { createHttpHandler } from "./server/http.ts";
 import { startUdpServer, type UdpServer } from "./server/udp.ts";
 import { C } from "./rules/counters.ts";
-import { createOperatorRoutes } from "./operator/stats-page.ts";
+import { createOperatorRoutes } from "./operator/stats/routes.ts";
 import { formatTerminalLine } from "./operator/terminal-line.ts";
 import { nowSeconds, TrackerRules } from "./rules/tracker-rules.ts";
 
 export interface Tracker {
-  readonly core: TrackerRules;
+  readonly rules: TrackerRules;
   /** The port HTTP listens on (0 when HTTP is off). */
   readonly httpPort: number;
   /** The port UDP listens on (0 when UDP is off); equals httpPort when both run. */
@@ -22,24 +23,21 @@ export interface Tracker {
   stop(): Promise<void>;
 }
 
-/** Sweep slices run this often; each covers enough torrents to finish a cycle in ~SWEEP_CYCLE. */
+/** The store's sweep step runs this often. */
 const SWEEP_TICK_MS = 1000;
-const SWEEP_CYCLE_SECONDS = 60;
-const SWEEP_MIN_BUDGET = 4096;
 
 export interface TrackerHooks {
-  /** Extra HTTP routes (stats pages) and full scrape, built from the core. */
-  http?: (core: TrackerRules) => HttpHandlerOptions;
-  /** Where the terminal line goes (default console.log). */
+  /** Where the terminal line and one-off notices go (default console.log). */
   log?: (line: string) => void;
 }
 
 export async function startTracker(config: Config, hooks: TrackerHooks = {}): Promise<Tracker> {
-  const core = new TrackerRules(config);
+  const rules = new TrackerRules(config);
   const log = hooks.log ?? ((line: string) => console.log(line));
-  // Default routes: /stats, /metrics and (if configured) full scrape; `server` is read per request.
-  const operator = hooks.http ? null : createOperatorRoutes(core, () => server);
-  const fetch = createHttpHandler(core, { log, ...(hooks.http?.(core) ?? operator ?? {}) });
+  rules.log = log;
+  // /stats, /metrics and (if configured) full scrape; `server` is read per request.
+  const operator = createOperatorRoutes(rules, () => server);
+  const fetch = createHttpHandler(rules, operator);
 
   let server: ReturnType<typeof Bun.serve> | null = null;
   let udp: UdpServer | null = null;
@@ -54,7 +52,7 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
         idleTimeout: config.httpIdleTimeout,
         fetch,
         error(e) {
-          core.counters[C.http500]!++;
+          rules.counters[C.http500]!++;
           console.error("http: unexpected error", e);
           return new Response("internal error\n", { status: 500 });
         },
@@ -62,12 +60,12 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
     }
     if (!config.udp) break;
     try {
-      udp = await startUdpServer(core, config.host, server?.port ?? config.port);
+      udp = await startUdpServer(rules, config.host, server?.port ?? config.port);
       break;
     } catch (e) {
       server?.stop(true);
       if (config.port !== 0 || attempt >= 5) {
-        operator?.close();
+        operator.close();
         throw e;
       }
     }
@@ -77,9 +75,7 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
   // Timer callbacks are guarded: an exception escaping one would end the process.
   const sweepTimer = setInterval(() => {
     try {
-      const store = core.store;
-      const budget = Math.max(SWEEP_MIN_BUDGET, Math.ceil(store.ttop / SWEEP_CYCLE_SECONDS));
-      store.sweepSlice(nowSeconds(), budget);
+      rules.store.sweepStep(nowSeconds());
     } catch (e) {
       console.error("sweep: unexpected error", e);
     }
@@ -89,12 +85,12 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
   // ---- the load-driven interval and the terminal line ----
   let lastRequests = 0;
   let lastStepAt = performance.now();
-  const requests = () => core.counters[C.httpRequests]! + core.counters[C.udpPacketsIn]!;
+  const requests = () => rules.counters[C.httpRequests]! + rules.counters[C.udpPacketsIn]!;
   function step(first: boolean): void {
     const load = loadavg() as [number, number, number];
-    const old = core.interval;
+    const old = rules.interval;
     if (!first) {
-      core.interval = nextInterval(old, load[2], config.maxLoad, config.intervalStep, config.intervalMin, config.intervalMax);
+      rules.interval = nextInterval(old, load[2], config.maxLoad, config.intervalStep, config.intervalMin, config.intervalMax);
     }
     const t = performance.now();
     const total = requests();
@@ -103,11 +99,11 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
     lastRequests = total;
     lastStepAt = t;
     if (config.quiet) return;
-    const sweep = core.store.lastSweep;
+    const sweep = rules.store.lastSweep;
     log(formatTerminalLine({
       now: new Date(),
-      totalPeers: core.store.peerCount,
-      totalTorrents: core.store.torrentCount,
+      totalPeers: rules.store.peerCount,
+      totalTorrents: rules.store.torrentCount,
       maxPeers: sweep.maxPeers,
       removedPeers: sweep.removedPeers,
       removedTorrents: sweep.removedTorrents,
@@ -115,7 +111,7 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
       load,
       maxLoad: config.maxLoad,
       intervalOld: old,
-      intervalNew: core.interval,
+      intervalNew: rules.interval,
       rps,
     }));
   }
@@ -132,18 +128,18 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
   const udpPort = udp?.port ?? 0;
   const where = config.host.includes(":") ? `[${config.host}]` : config.host;
   if (!config.quiet) {
-    log(`sc6-tracker listening on ${where}:${httpPort || udpPort} (${[config.http ? "HTTP" : "", config.udp ? "UDP" : ""].filter(Boolean).join(" + ")}), interval ${core.interval} s`);
+    log(`sc6-tracker listening on ${where}:${httpPort || udpPort} (${[config.http ? "HTTP" : "", config.udp ? "UDP" : ""].filter(Boolean).join(" + ")}), interval ${rules.interval} s`);
     step(true);
   }
 
   return {
-    core,
+    rules,
     httpPort,
     udpPort,
     async stop() {
       clearInterval(sweepTimer);
       clearInterval(stepTimer);
-      operator?.close();
+      operator.close();
       udp?.close();
       if (server) await server.stop(false);
     },

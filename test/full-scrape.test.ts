@@ -5,10 +5,12 @@
  */
 import bencode from "bencode";
 import { describe, expect, test } from "bun:test";
-import { acceptsGzip, createFullScrape, renderFullScrape, sortByInfoHash } from "../src/operator/full-scrape.ts";
+import { acceptsGzip, createFullScrape, renderFullScrape } from "../src/operator/full-scrape.ts";
 import { EVENT_COMPLETED, EVENT_NONE } from "../src/protocol/events.ts";
 import { C } from "../src/rules/counters.ts";
 import type { Tracker } from "../src/tracker.ts";
+import { AnnounceRequest } from "../src/rules/requests.ts";
+import { AnnounceResult } from "../src/rules/results.ts";
 import { TrackerRules } from "../src/rules/tracker-rules.ts";
 import { pct, testConfig, withTracker as withTrackerOn } from "./support/tracker.ts";
 
@@ -66,12 +68,18 @@ function wireKeys(body: Uint8Array): string[] {
   return keys;
 }
 
+/** An announce straight into the rules (no socket): 127.0.0.1:port. */
 function announceDirect(core: TrackerRules, ih: Uint8Array, port: number, seeder: boolean, completed = false): void {
-  const rec = new Uint8Array([127, 0, 0, 1, port >> 8, port & 0xff]);
-  const status = core.store.announce(
-    ih, 0, 4, rec, 0, new Uint8Array(20), 0, seeder, completed ? EVENT_COMPLETED : EVENT_NONE, 50, true, 1000,
-  );
-  expect(status).toBe(0);
+  const req = new AnnounceRequest();
+  req.infoHash = ih;
+  req.peerId = new Uint8Array(20);
+  req.record.set([127, 0, 0, 1, port >> 8, port & 0xff]);
+  req.leftIsZero = seeder;
+  req.event = completed ? EVENT_COMPLETED : EVENT_NONE;
+  req.bothFamilies = true;
+  const res = new AnnounceResult();
+  core.announce(req, res);
+  expect(res.refusal).toBeNull();
 }
 
 // ---- unit ------------------------------------------------------------------------------------------
@@ -132,7 +140,7 @@ describe("renderFullScrape", () => {
     for (const [k, v] of expected) expect(files.get(k)).toEqual(v);
   });
 
-  test("sortByInfoHash orders hashes that share a 4-byte prefix by the rest", () => {
+  test("the store hands torrents over in hash order, hashes sharing a 4-byte prefix ordered by the rest", () => {
     const core = new TrackerRules(testConfig([]));
     const hashes = [
       [0xff, 0, 0, 0, 1],
@@ -147,8 +155,8 @@ describe("renderFullScrape", () => {
       return h;
     });
     hashes.forEach((h, i) => announceDirect(core, h, 1000 + i, false));
-    const sorted = sortByInfoHash(core.store, core.store.liveTorrents());
-    const got = [...sorted].map((t) => hex(core.store.hash.subarray(t * 20, t * 20 + 20)));
+    const got: string[] = [];
+    core.store.visitTorrentsInHashOrder((hash, off) => got.push(hex(hash.subarray(off, off + 20))));
     expect(got).toEqual(hashes.map(hex).sort());
   });
 });
@@ -197,7 +205,7 @@ describe("against a running tracker", () => {
       expect(res.headers.get("content-encoding")).toBeNull();
       const d = bencode.decode(body) as Record<string, Uint8Array>;
       expect(new TextDecoder().decode(d["failure reason"])).toContain("full scrape is disabled");
-      expect(t.core.counters[C.httpFullScrapeRenders]).toBe(0);
+      expect(t.rules.counters[C.httpFullScrapeRenders]).toBe(0);
     });
   });
 
@@ -221,7 +229,7 @@ describe("against a running tracker", () => {
       expect(gz.res.headers.get("content-encoding")).toBe("gzip");
       expect(gz.res.headers.get("vary")).toBe("Accept-Encoding");
       expect(Bun.gunzipSync(gz.body)).toEqual(plain.body);
-      expect(t.core.counters[C.httpFullScrapes]).toBe(2);
+      expect(t.rules.counters[C.httpFullScrapes]).toBe(2);
     });
   });
 
@@ -232,7 +240,7 @@ describe("against a running tracker", () => {
       await httpAnnounce(base, new Uint8Array(20).fill(0x20), 7002, 10);
       for (let i = 0; i < 5; i++) expect((await scrape(base, "identity")).body).toEqual(first);
       expect(decodeFiles(first).length).toBe(1);
-      expect(t.core.counters[C.httpFullScrapeRenders]).toBe(1);
+      expect(t.rules.counters[C.httpFullScrapeRenders]).toBe(1);
     });
   });
 

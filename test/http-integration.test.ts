@@ -77,11 +77,17 @@ describe("HTTP announce", () => {
       const ih = bytes20(4);
       const pid = new Uint8Array(20).map((_, i) => (i * 37 + 200) & 255); // binary, not UTF-8
       // Peer ids are kept from the first request that asks for them on: 4242 announced before
-      // that, so it is listed without one until it announces again.
+      // that, so its id is not known until it announces again. Regression: it was listed as a
+      // dict without `peer id` (not BEP 3); the answer is now the compact form (BEP 23), with
+      // the peer still in it: the client that asked is not starved.
       await getBencoded(announceUrl(b, { infoHash: ih, port: 4242, peerId: pid }));
       const before = await getBencoded(announceUrl(b, { infoHash: ih, port: 4243, extra: "compact=0" }));
-      expect(before.peers).toHaveLength(1);
-      expect(Object.keys(before.peers[0]).sort()).toEqual(["ip", "port"]);
+      expect(before.peers).toBeInstanceOf(Uint8Array);
+      expect(compactPeers(before.peers, 6)).toEqual(["127.0.0.1:4242"]);
+      // With no_peer_id=1 the client wants no ids: dicts it can have, without them.
+      const noIds = await getBencoded(announceUrl(b, { infoHash: ih, port: 4243, extra: "compact=0&no_peer_id=1" }));
+      expect(noIds.peers).toHaveLength(1);
+      expect(Object.keys(noIds.peers[0]).sort()).toEqual(["ip", "port"]);
       await getBencoded(announceUrl(b, { infoHash: ih, port: 4242, peerId: pid }));
       const r = await getBencoded(announceUrl(b, { infoHash: ih, port: 4243, extra: "compact=0" }));
       expect(r.peers).toHaveLength(1);
@@ -97,12 +103,14 @@ describe("HTTP announce", () => {
     });
   });
 
-  test("--no-peer-ids: compact=0 answers leave peer ids out; compact answers are unchanged", async () => {
+  test("--no-peer-ids: compact=0 is answered compact (no ids to list), dicts only with no_peer_id=1", async () => {
     await withTracker(["--host", "127.0.0.1", "--no-peer-ids"], async (t) => {
       const b = base(t.httpPort);
       const ih = bytes20(8);
       await getBencoded(announceUrl(b, { infoHash: ih, port: 4242 }));
-      const r = await getBencoded(announceUrl(b, { infoHash: ih, port: 4243, extra: "compact=0" }));
+      const asked = await getBencoded(announceUrl(b, { infoHash: ih, port: 4243, extra: "compact=0" }));
+      expect(compactPeers(asked.peers, 6)).toEqual(["127.0.0.1:4242"]);
+      const r = await getBencoded(announceUrl(b, { infoHash: ih, port: 4243, extra: "compact=0&no_peer_id=1" }));
       expect(r.peers).toHaveLength(1);
       expect(Object.keys(r.peers[0]).sort()).toEqual(["ip", "port"]);
       expect(r.peers[0].port).toBe(4242);
@@ -164,8 +172,9 @@ describe("HTTP announce", () => {
       const r = await getBencoded(announceUrl(b, { infoHash: ih, port: 7002 }));
       expect(r.peers).toHaveLength(0);
       expect(compactPeers(r.peers6, 18)).toEqual(["[0:0:0:0:0:0:0:1]:7001"]);
-      const d = await getBencoded(announceUrl(b, { infoHash: ih, port: 7002, extra: "compact=0" }));
+      const d = await getBencoded(announceUrl(b, { infoHash: ih, port: 7002, extra: "compact=0&no_peer_id=1" }));
       expect(text(d.peers[0].ip)).toBe("::1");
+      expect(d.peers[0].port).toBe(7001);
     });
   });
 });
@@ -227,6 +236,43 @@ describe("HTTP other paths", () => {
       const head = await fetch(announceUrl(b, { infoHash: bytes20(1), port: 1 }), { method: "HEAD" });
       expect(head.status).toBe(200);
       expect((await head.arrayBuffer()).byteLength).toBe(0);
+    });
+  });
+
+  /** One raw HTTP/1.0 request (no Host header: Bun then hands the fetch handler a relative URL). */
+  async function rawHttp10(port: number, target: string): Promise<{ status: number; body: Buffer }> {
+    const sock = connect(port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    sock.on("data", (d) => chunks.push(Buffer.from(d)));
+    const closed = new Promise<void>((resolve) => sock.on("close", () => resolve()));
+    await new Promise<void>((r) => sock.on("connect", () => r()));
+    sock.write(`GET ${target} HTTP/1.0\r\n\r\n`);
+    await closed;
+    const all = Buffer.concat(chunks);
+    const head = all.indexOf("\r\n\r\n");
+    return { status: Number(all.subarray(9, 12).toString()), body: all.subarray(head + 4) };
+  }
+
+  // Regression: without a Host header req.url is "/announce?...", the old path finder looked for
+  // "//" and answered the banner page; and any path ending in /announce was taken as one.
+  test("routes on the exact path, with or without a Host header", async () => {
+    await withTracker(["--host", "127.0.0.1"], async (t) => {
+      const q = `info_hash=${pct(bytes20(5))}&peer_id=${pct(bytes20(6))}&port=77`;
+      const a = await rawHttp10(t.httpPort, `/announce?${q}`);
+      expect(a.status).toBe(200);
+      const d = bencode.decode(a.body) as Record<string, unknown>;
+      expect(d.interval).toBeGreaterThan(0);
+      expect(d["failure reason"]).toBeUndefined();
+      const s = await rawHttp10(t.httpPort, `/scrape?info_hash=${pct(bytes20(5))}`);
+      expect(Object.keys((bencode.decode(s.body) as { files: object }).files)).toHaveLength(1);
+      expect((await rawHttp10(t.httpPort, `/x/announce?${q}`)).status).toBe(404);
+      expect((await rawHttp10(t.httpPort, `//announce?${q}`)).status).toBe(404);
+      const b = base(t.httpPort);
+      expect((await fetch(`${b}/x/announce?${q}`)).status).toBe(404);
+      expect((await fetch(`${b}/announce/?${q}`)).status).toBe(404);
+      expect((await fetch(`${b}/scrapes`)).status).toBe(404);
+      const root = await rawHttp10(t.httpPort, "/");
+      expect(root.body.toString()).toContain("sc6-tracker");
     });
   });
 

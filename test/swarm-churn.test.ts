@@ -3,17 +3,18 @@
  * What is checked is that nothing grows without bound while the live population stays level.
  */
 import { describe, expect, test } from "bun:test";
-import { EVENT_NONE, EVENT_STOPPED } from "../src/protocol/events.ts";
 import { MAX_CLASS } from "../src/store/memory/peer-arena.ts";
-import { SwarmStore } from "../src/store/memory/memory-store.ts";
+import { AnnounceResult } from "../src/rules/results.ts";
+import { MemoryStore } from "../src/store/memory/memory-store.ts";
+import { StoreAnnounce } from "../src/store/store.ts";
 
-describe("SwarmStore under churn", () => {
+describe("MemoryStore under churn", () => {
   // Regression: stale free-list entries (runs taken by a growing neighbour, merged, or given
   // back to the top) were only dropped when popped, and a list whose top entry was valid was
   // never popped past it, so they piled up for ever: ~1 entry a simulated second here (the
   // old code breaks the bound below at ~1200 s).
   test("free lists stay within three times their live entries; the arena stops growing", () => {
-    const s = new SwarmStore({ maxTorrents: 1e6, maxPeers: 1e7, peerTimeout: 60, torrentRetention: 120 });
+    const s = new MemoryStore({ maxTorrents: 1e6, maxPeers: 1e7, peerTimeout: 60, torrentRetention: 120 });
     let seed = 7;
     const rnd = (): number => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
@@ -22,14 +23,20 @@ describe("SwarmStore under churn", () => {
     const ih = new Uint8Array(20);
     const rec = new Uint8Array([10, 0, 0, 1, 0x1a, 0xe1]);
     const pid = new Uint8Array(20);
+    const op = new StoreAnnounce();
+    op.infoHash = ih;
+    op.record = rec;
+    op.peerId = pid;
+    op.numwant = 50;
+    const res = new AnnounceResult();
     const entries = (): number => {
       let n = 0;
-      for (let c = 0; c <= MAX_CLASS; c++) n += s.v4.freeRunCount(c);
+      for (let c = 0; c <= MAX_CLASS; c++) n += s.runs4.arena.freeRunCount(c);
       return n;
     };
     const valid = (): number => {
       let n = 0;
-      for (let c = 0; c <= MAX_CLASS; c++) n += s.v4.validFreeRuns(c);
+      for (let c = 0; c <= MAX_CLASS; c++) n += s.runs4.arena.validFreeRuns(c);
       return n;
     };
     let maxValid = 0;
@@ -44,7 +51,10 @@ describe("SwarmStore under churn", () => {
         new DataView(ih.buffer).setUint32(0, t);
         rec[1] = p >> 8;
         rec[2] = p & 255;
-        s.announce(ih, 0, 4, rec, 0, pid, 0, rnd() < 0.5, rnd() < 0.1 ? EVENT_STOPPED : EVENT_NONE, 50, false, now);
+        op.seeder = rnd() < 0.5;
+        op.leaving = rnd() < 0.1;
+        op.now = now;
+        s.announce(op, res);
       }
       s.sweepSlice(now, 1000);
       if (now % 20 === 0) {
@@ -52,11 +62,11 @@ describe("SwarmStore under churn", () => {
         // A list doubles only when 3/4 of it is live after compaction: < 8/3 of the most live.
         expect(entries()).toBeLessThanOrEqual(3 * maxValid + 4 * (MAX_CLASS + 1));
       }
-      if (now === seconds / 2) topAtHalf = s.v4.top;
+      if (now === seconds / 2) topAtHalf = s.runs4.arena.top;
     }
     expect(s.verify()).toBeNull();
     expect(s.peerCount).toBeGreaterThan(10_000);
     // The arena settles: the second half of the run adds little to what the first half built.
-    expect(s.v4.top).toBeLessThan(topAtHalf * 1.1);
+    expect(s.runs4.arena.top).toBeLessThan(topAtHalf * 1.1);
   });
 });

@@ -14,10 +14,10 @@ describe("tracker timers", () => {
       const ih = bytes20(0x77);
       await getBencoded(announceUrl(base, { infoHash: ih, port: 1 }));
       await getBencoded(announceUrl(base, { infoHash: ih, port: 2 }));
-      expect(t.core.store.peerCount).toBe(2);
+      expect(t.rules.store.peerCount).toBe(2);
       // Timeout 2 s, sweep slice every second: gone within ~4 s (bounded wait of 8 s).
-      for (let i = 0; i < 80 && t.core.store.peerCount > 0; i++) await Bun.sleep(100);
-      expect(t.core.store.peerCount).toBe(0);
+      for (let i = 0; i < 80 && t.rules.store.peerCount > 0; i++) await Bun.sleep(100);
+      expect(t.rules.store.peerCount).toBe(0);
       const s = await getBencoded(`${base}/scrape?info_hash=${pct(ih)}`);
       const entry = Object.values(s.files)[0] as any;
       expect(entry === undefined ? 0 : entry.incomplete).toBe(0);
@@ -35,8 +35,8 @@ describe("tracker timers", () => {
     const t = await startTracker(config, { log: (l) => lines.push(l) });
     try {
       expect(lines[0]).toContain(`listening on 127.0.0.1:${t.httpPort} (HTTP + UDP), interval 5 s`);
-      for (let i = 0; i < 60 && t.core.interval > 3; i++) await Bun.sleep(100);
-      expect(t.core.interval).toBe(3);
+      for (let i = 0; i < 60 && t.rules.interval > 3; i++) await Bun.sleep(100);
+      expect(t.rules.interval).toBe(3);
       const r = await getBencoded(announceUrl(`http://127.0.0.1:${t.httpPort}`, { infoHash: bytes20(1), port: 1 }));
       expect([r.interval, r["min interval"]]).toEqual([3, 3]);
       const steps = lines.filter((l) => / GRBG: /.test(l));

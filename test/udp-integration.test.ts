@@ -51,8 +51,8 @@ describe("UDP tracker", () => {
         expect(a4.leechers).toBe(3);
         const a6 = readAnnounceAnswer(await v6.request(announcePacket({ connId: i6, infoHash: ih, port: 6002 })));
         expect(compactPeers(a6.peers, 18)).toEqual(["[0:0:0:0:0:0:0:1]:6001"]);
-        expect(t.core.store.v4.count).toBe(2);
-        expect(t.core.store.v6.count).toBe(2);
+        expect(t.rules.store.figures().peersIPv4).toBe(2);
+        expect(t.rules.store.figures().peersIPv6).toBe(2);
       } finally {
         v4.close();
         v6.close();
@@ -78,6 +78,24 @@ describe("UDP tracker", () => {
         await c.request(announcePacket({ connId: id, infoHash: h1, port: 1, event: 3 }));
         s = await c.request(scrapePacket(id, [h1]));
         expect([s.readUInt32BE(8), s.readUInt32BE(12), s.readUInt32BE(16)]).toEqual([1, 1, 0]);
+      } finally {
+        c.close();
+      }
+    });
+  });
+
+  // One rule for every protocol: a UDP scrape past --scrape-max-hashes is refused like an HTTP
+  // one (it used to be answered for the first hashes only, while HTTP refused).
+  test("a scrape of more hashes than --scrape-max-hashes gets an error packet", async () => {
+    await withTracker(["--host", "127.0.0.1", "--scrape-max-hashes", "2"], async (t) => {
+      const c = await UdpClient.open("127.0.0.1", t.udpPort);
+      try {
+        const id = await c.connect();
+        const ok = await c.request(scrapePacket(id, [bytes20(1), bytes20(2)], 7));
+        expect(ok.length).toBe(8 + 24);
+        const r = await c.request(scrapePacket(id, [bytes20(1), bytes20(2), bytes20(3)], 8));
+        expect([r.readUInt32BE(0), r.readUInt32BE(4)]).toEqual([3, 8]);
+        expect(r.subarray(8).toString()).toBe("too many info_hash values in one scrape (at most 2)");
       } finally {
         c.close();
       }
@@ -220,9 +238,9 @@ describe("UDP tracker", () => {
           if (i % 50 === 0) await Bun.sleep(5);
         }
         for (let w = 0; w < 100 && got.size < N; w++) await Bun.sleep(20);
-        expect(t.core.counters[C.udpIcmpErrors]!).toBeGreaterThan(0);
+        expect(t.rules.counters[C.udpIcmpErrors]!).toBeGreaterThan(0);
         expect(got.size).toBe(N);
-        expect(t.core.counters[C.udpSendErrors]!).toBe(0);
+        expect(t.rules.counters[C.udpSendErrors]!).toBe(0);
       } finally {
         good.close();
       }
@@ -244,7 +262,7 @@ describe("UDP tracker", () => {
           const id = await healthy.connect(1000 + round);
           expect(id.length).toBe(8);
         }
-        const counters = t.core.counters;
+        const counters = t.rules.counters;
         // The scenario really happened: the departed clients' ICMP errors reached the socket.
         expect(counters[C.udpIcmpErrors]!).toBeGreaterThan(0);
         // The tracker is alive and still answers.

@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { StatsSnapshot } from "../src/operator/stats-page.ts";
+import type { StatsSnapshot } from "../src/operator/stats/collect.ts";
 import { parseProcNetUdp, udpReceiveStatsReader } from "../src/operator/udp-receive-stats.ts";
 import { withTracker } from "./support/tracker.ts";
 import { connectPacket } from "./support/udp-client.ts";

@@ -5,11 +5,15 @@
  *
  * Columns (sc6's printf widths: counters `%7d`, intervals `%4d`, decimals `%.2f`):
  *   date   local time, ctime style without the year ("Www Mmm dd hh:mm:ss", day space-padded)
- *   GRBG   "garbage": the line is printed after each sweep
- *   TP     total peers          TT  total torrents        MP  most peers in one torrent
- *   RP     peers removed by the sweeps since the last line
- *   RT     torrents removed by the sweeps since the last line
- *   µs     time the sweep took, microseconds
+ *   GRBG   "garbage" (sc6's name): the sweep's figures follow
+ *   TP     total peers now      TT  total torrents now
+ *   MP, RP, RT and µs are those of the last complete sweep cycle (store.lastSweep): a cycle
+ *   visits every torrent in one-second slices, so these lag by up to a cycle and a line may
+ *   repeat the previous line's figures when no cycle ended in between:
+ *   MP     most peers in one torrent seen during the cycle
+ *   RP     peers removed by the cycle
+ *   RT     torrents removed by the cycle
+ *   µs     time spent in the cycle's slices together, microseconds
  *   LA     load average (1, 5, 15 minutes)              ML  the allowed load (config maxLoad)
  *   I      announce interval before -> after this step, seconds
  *   RPS    requests per second (HTTP + UDP) since the last line

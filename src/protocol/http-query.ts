@@ -82,14 +82,21 @@ export class AnnounceQuery {
   }
 }
 
-/** The info_hashes of one scrape: distinct, sorted by raw bytes ascending, 20 bytes each. */
+/**
+ * The info_hashes of one scrape: distinct, sorted by raw bytes ascending, 20 bytes each. The
+ * parse keeps at most `maxHashes` of them; how many a client may ask for is the rules' decision
+ * (src/rules/), which `asked` lets them make without the parse doing unbounded work.
+ */
 export class ScrapeQuery {
   /** maxHashes * 20 bytes; hashes[0 .. count*20) are valid. */
   readonly hashes: Uint8Array;
   count = 0;
+  /**
+   * Distinct hashes asked for: equal to count, or maxHashes + 1 when the query held more (the
+   * parse stops there, so a huge query costs no more than a full one).
+   */
+  asked = 0;
   readonly maxHashes: number;
-  /** Built once here so the parse path never allocates. */
-  readonly tooManyMessage: string;
 
   constructor(maxHashes: number) {
     if (!Number.isInteger(maxHashes) || maxHashes < 0) {
@@ -97,7 +104,6 @@ export class ScrapeQuery {
     }
     this.maxHashes = maxHashes;
     this.hashes = new Uint8Array(maxHashes * 20);
-    this.tooManyMessage = `too many info_hash values in one scrape (at most ${maxHashes})`;
   }
 }
 
@@ -428,14 +434,16 @@ function compareWithScratch(hashes: Uint8Array, at: number): number {
  * Decodes a scrape query into q: every info_hash (20 bytes each), de-duplicated and sorted by
  * raw bytes ascending (the answer's `files` dict needs sorted keys), so the server can write
  * them out in order. Other parameters are ignored. Zero hashes gives q.count = 0 and null: the
- * server decides whether a full scrape is allowed. More than q.maxHashes distinct hashes is an
- * error. Returns null or an error message; never throws.
+ * rules decide whether a full scrape is allowed. More than q.maxHashes distinct hashes stops the
+ * parse with q.asked = maxHashes + 1 (not an error here: the rules refuse it). Returns null or
+ * an error message for a malformed hash; never throws.
  *
  * Insertion into the sorted array is a binary search plus a memmove (copyWithin): O(n^2) bytes
  * moved in the worst case, which for the few dozen hashes a scrape is capped at is nothing.
  */
 export function parseScrapeQuery(url: string, queryStart: number, q: ScrapeQuery): string | null {
   q.count = 0;
+  q.asked = 0;
   const hashes = q.hashes;
   const len = url.length;
   let i = queryStart >= 0 ? queryStart : len;
@@ -465,10 +473,14 @@ export function parseScrapeQuery(url: string, queryStart: number, q: ScrapeQuery
       else lo = mid + 1;
     }
     if (duplicate) continue;
-    if (q.count >= q.maxHashes) return q.tooManyMessage;
+    if (q.count >= q.maxHashes) {
+      q.asked = q.maxHashes + 1;
+      return null;
+    }
     hashes.copyWithin((lo + 1) * 20, lo * 20, q.count * 20);
     for (let k = 0; k < 20; k++) hashes[lo * 20 + k] = scrapeScratch[k]!;
     q.count++;
   }
+  q.asked = q.count;
   return null;
 }

@@ -49,6 +49,12 @@ export const SCRAPE_RESPONSE_HEADER_SIZE = 8;
 export const SCRAPE_RESPONSE_ENTRY_SIZE = 12;
 export const ERROR_RESPONSE_HEADER_SIZE = 8;
 
+/**
+ * The most info_hashes one scrape datagram can carry: 16 bytes + 20 per hash in the largest
+ * UDP payload over IPv4 (65,507 bytes). Whether a tracker answers that many is its own rule.
+ */
+export const MAX_SCRAPE_HASHES = Math.floor((65_507 - 16) / 20);
+
 /** BEP 41 option types. */
 const OPTION_END = 0x0;
 const OPTION_NOP = 0x1;
@@ -98,7 +104,7 @@ export class UdpRequest {
   // ---- scrape ----
   /** Offset of the first 20-byte info_hash in the packet buffer. */
   scrapeHashOff = 16;
-  /** Number of info_hashes to answer (extra hashes beyond the cap are ignored). */
+  /** Number of info_hashes to answer (hashes beyond parseUdpRequest's cap are ignored). */
   scrapeCount = 0;
 
   /** Set when parseUdpRequest returns PARSE_ERROR (a constant string: no allocation). */

@@ -1,6 +1,6 @@
 /**
  * The tracker's counters: one Float64Array (exact integers up to 2^53), indexed by the constants
- * below. Servers bump them on the hot path (`counters[C.httpAnnounces]++` costs one store);
+ * below. The rules and the servers bump them on the hot path (`counters[C.httpAnnounces]++` costs one store);
  * /stats and /metrics read them. Add a counter by adding a name to COUNTER_NAMES.
  */
 export const COUNTER_NAMES = [
@@ -30,6 +30,11 @@ export const COUNTER_NAMES = [
   "udpIcmpErrors",
   /** Full scrape bodies actually rendered (the rest were served from the cache). */
   "httpFullScrapeRenders",
+  /** Refusals by the rules (src/rules/tracker-rules.ts), every protocol together, by reason. */
+  "refusedTorrentCapacity",
+  "refusedPeerCapacity",
+  "refusedScrapeHashes",
+  "refusedFullScrape",
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

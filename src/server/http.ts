@@ -1,21 +1,25 @@
 /**
  * The HTTP adapter: Bun.serve's fetch handler for /announce, /scrape and the other paths.
- * Thin: it finds the path, hands the raw URL to the pure query parsers, calls the swarm store
- * and bencodes the answer into one preallocated buffer. The only allocations per announce are
- * the ones Bun makes for the Request/Response and the copy of the answer's bytes.
+ * Thin: it finds the path, hands the raw URL to the pure query parsers, fills a protocol-neutral
+ * request for the rules (src/rules/) and bencodes their result into one preallocated buffer.
+ * The only allocations per announce are the ones Bun makes for the Request/Response, the path
+ * string, and the copy of the answer's bytes.
  *
  * Tracker-protocol errors (bad query, full tracker) are answered `200 OK` with a bencoded
  * `failure reason`: BitTorrent clients show that text to their user only on a 200 (libtorrent
- * and Transmission report a bare "HTTP error" otherwise). They are counted in httpFailures.
+ * and Transmission report a bare "HTTP error" otherwise). They are counted in httpFailures
+ * (and refusals by the rules, by reason, in the refused* counters).
  */
 import type { Server } from "bun";
 import { encodeAscii, writeAscii, writeBytes, writeFailure, writeFailureRetryIn, writeInt, writeRaw, writeUint } from "../protocol/bencode.ts";
-import { K_FILES, K_PEERS6, writeAnnounceHead, writeScrapeCounts } from "../protocol/http-answer.ts";
 import { formatAddress, parseAddress, writePort } from "../protocol/compact.ts";
+import { K_FILES, K_PEERS6, writeAnnounceHead, writeScrapeCounts } from "../protocol/http-answer.ts";
 import { AnnounceQuery, parseAnnounceQuery, parseScrapeQuery, ScrapeQuery } from "../protocol/http-query.ts";
+import { readRequestTarget, RequestTarget } from "../protocol/http-target.ts";
 import { C } from "../rules/counters.ts";
-import { ANNOUNCE_OK, ANNOUNCE_TOO_MANY_TORRENTS } from "../store/memory/memory-store.ts";
-import { nowSeconds, type TrackerRules } from "../rules/tracker-rules.ts";
+import { AnnounceRequest, ScrapeRequest } from "../rules/requests.ts";
+import { AnnounceResult, ScrapeResult, type PeerWindow } from "../rules/results.ts";
+import { REFUSED_FULL_SCRAPE, type TrackerRules } from "../rules/tracker-rules.ts";
 
 // Pre-encoded keys of the compact=0 peer dicts (ip < peer id < port).
 const K_IP = encodeAscii("d2:ip");
@@ -29,7 +33,7 @@ const TEXT = { "Content-Type": "text/plain" };
 const OK = { status: 200, headers: TEXT };
 const BANNER = "sc6-tracker: a BitTorrent tracker. Announce at /announce, scrape at /scrape, statistics at /stats.\n";
 
-/** A non-announce path the tracker also serves (/stats, /metrics, full scrape): set by tracker.ts. */
+/** A non-announce path the tracker also serves (/stats, /metrics): set by tracker.ts. */
 export type ExtraRoute = (req: Request, path: string, query: string, clientIp: string) => Response | null;
 
 export interface HttpHandlerOptions {
@@ -37,19 +41,24 @@ export interface HttpHandlerOptions {
   extra?: ExtraRoute;
   /** Full scrape renderer, when enabled. Returns the answer to `/scrape` without info_hash. */
   fullScrape?: (req: Request) => Response;
-  /** One-off operator notices (default console.log). */
-  log?: (line: string) => void;
 }
 
-export function createHttpHandler(core: TrackerRules, opts: HttpHandlerOptions = {}) {
-  const cfg = core.config;
-  const store = core.store;
-  const counters = core.counters;
+export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions = {}) {
+  const cfg = rules.config;
+  const counters = rules.counters;
   const query = new AnnounceQuery();
-  const scrape = new ScrapeQuery(cfg.scrapeMaxHashes);
+  // The parse keeps at most scrapeMaxHashes hashes and counts one more, enough for the rules
+  // to refuse the scrape: an HTTP scrape's cost stays bounded by the limit, not by the URL.
+  const scrapeQuery = new ScrapeQuery(cfg.scrapeMaxHashes);
+  const announceReq = new AnnounceRequest();
+  announceReq.bothFamilies = true;
+  const announceRes = new AnnounceResult();
+  const scrapeReq = new ScrapeRequest();
+  scrapeReq.hashes = scrapeQuery.hashes;
+  const scrapeRes = new ScrapeResult(cfg.scrapeMaxHashes);
+  const target = new RequestTarget();
   // Worst case answer: every key + numwantMax non-compact peers (ip text <= 39, peer id 20, keys).
   const out = new Uint8Array(512 + cfg.numwantMax * 128 + cfg.scrapeMaxHashes * 96);
-  const rec = new Uint8Array(18);
   const proxyHeader = cfg.trustProxyHeader.toLowerCase();
 
   /** A 200 answer with the first n bytes of `out` (copied: `out` is reused by the next request). */
@@ -59,9 +68,9 @@ export function createHttpHandler(core: TrackerRules, opts: HttpHandlerOptions =
     return new Response(out.slice(0, n), OK);
   }
 
-  function failure(reason: string): Response {
+  function failure(reason: string, retryIn = -1): Response {
     counters[C.httpFailures]!++;
-    return answer(writeFailure(out, 0, reason));
+    return answer(retryIn < 0 ? writeFailure(out, 0, reason) : writeFailureRetryIn(out, 0, reason, retryIn));
   }
 
   function plain(status: number, body: string, counter: number): Response {
@@ -84,87 +93,84 @@ export function createHttpHandler(core: TrackerRules, opts: HttpHandlerOptions =
     counters[C.httpAnnounces]!++;
     const err = parseAnnounceQuery(url, qs, query);
     if (err !== null) return failure(err);
-    const family = parseAddress(ip, rec, 0);
+    const r = announceReq;
+    const family = parseAddress(ip, r.record, 0);
     if (family === 0) return failure("cannot read your address");
-    writePort(rec, family === 4 ? 4 : 16, query.port);
-    // Peer ids are kept only once some client asks for an answer that shows them (compact=0
-    // without no_peer_id=1): modern clients never do, and they cost 20 bytes per peer.
-    if (!query.compact && !query.noPeerId && store.peerIdState() === "unused") {
-      store.usePeerIds();
-      (opts.log ?? console.log)("peer ids: a client asked for a compact=0 answer; keeping peer_ids from now on (20 bytes per peer)");
-    }
-    const status = store.announce(
-      query.infoHash, 0, family, rec, 0, query.peerId, 0,
-      query.leftIsZero, query.event, core.numwant(query.numwant), true, nowSeconds(),
-    );
-    if (status !== ANNOUNCE_OK) {
-      counters[C.httpFailures]!++;
-      const what = status === ANNOUNCE_TOO_MANY_TORRENTS ? "torrents" : "peers";
-      return answer(writeFailureRetryIn(out, 0, `tracker is full (too many ${what}), try later`, core.interval));
-    }
-    let o = writeAnnounceHead(out, store.complete, store.downloadedCount, store.incomplete, core.interval, core.interval);
-    const sel = store.sel;
-    if (query.compact) {
-      o = writeCompactString(4, sel.count4 * 6, o);
-      if (sel.count6 > 0) {
-        o = writeRaw(out, o, K_PEERS6);
-        o = writeCompactString(6, sel.count6 * 18, o);
-      }
-    } else {
-      // BEP 3 dictionary model: one list holding both families; keys ip < peer id < port.
-      out[o++] = CH_L;
-      o = writePeerDicts(4, sel.count4, o);
-      o = writePeerDicts(6, sel.count6, o);
+    writePort(r.record, family === 4 ? 4 : 16, query.port);
+    r.family = family;
+    r.infoHash = query.infoHash;
+    r.peerId = query.peerId;
+    r.leftIsZero = query.leftIsZero;
+    r.event = query.event;
+    r.numwant = query.numwant;
+    r.wantsPeerIds = !query.compact && !query.noPeerId;
+    const res = announceRes;
+    rules.announce(r, res);
+    if (res.refusal !== null) return failure(res.refusal, res.retryIn);
+    let o = writeAnnounceHead(out, res.complete, res.downloaded, res.incomplete, res.interval, res.minInterval);
+    // BEP 3's dictionary model lists each peer with its id; BEP 23 lets a tracker answer with
+    // the compact string whatever was asked. So dictionaries only when they can be complete.
+    if (!query.compact && (query.noPeerId || res.peerIdsKnown)) {
+      out[o++] = CH_L; // one list holding both families; keys ip < peer id < port
+      o = writePeerDicts(res.peers4, o);
+      o = writePeerDicts(res.peers6, o);
       out[o++] = CH_E;
+    } else {
+      o = writeCompactString(res.peers4, o);
+      if (res.peers6.count > 0) {
+        o = writeRaw(out, o, K_PEERS6);
+        o = writeCompactString(res.peers6, o);
+      }
     }
     out[o++] = CH_E;
     return answer(o);
   }
 
-  /** `<len>:` then the selected records of `family`, copied straight from the arena. */
-  function writeCompactString(family: 4 | 6, len: number, o: number): number {
-    o = writeUint(out, o, len);
+  /** `<len>:` then the chosen records, copied straight from the store. */
+  function writeCompactString(peers: PeerWindow, o: number): number {
+    o = writeUint(out, o, peers.count * peers.stride);
     out[o++] = 0x3a; // ':'
-    return store.writeCompact(family, out, o);
+    return peers.writeCompact(out, o);
   }
 
-  function writePeerDicts(family: 4 | 6, count: number, o: number): number {
-    const arena = family === 4 ? store.v4 : store.v6;
-    const stride = arena.stride;
-    for (let k = 0; k < count; k++) {
-      const p = store.selectedSlot(family, k);
+  function writePeerDicts(peers: PeerWindow, o: number): number {
+    const stride = peers.stride;
+    const rec = peers.rec;
+    for (let k = 0; k < peers.count; k++) {
+      const p = peers.slot(k);
       o = writeRaw(out, o, K_IP);
-      o = writeAscii(out, o, formatAddress(arena.rec, p * stride, family));
-      // A peer that has not announced since peer ids began to be kept has none to show yet.
-      if (!query.noPeerId && arena.hasPeerId(p)) {
+      o = writeAscii(out, o, formatAddress(rec, p * stride, peers.family));
+      if (!query.noPeerId) {
         o = writeRaw(out, o, K_PEER_ID);
-        o = writeBytes(out, o, arena.peerId, p * 20, p * 20 + 20);
+        o = writeBytes(out, o, peers.ids, p * peers.idLength, p * peers.idLength + peers.idLength);
       }
       o = writeRaw(out, o, K_PORT);
       const portAt = p * stride + stride - 2;
-      o = writeInt(out, o, (arena.rec[portAt]! << 8) | arena.rec[portAt + 1]!);
+      o = writeInt(out, o, (rec[portAt]! << 8) | rec[portAt + 1]!);
       out[o++] = CH_E;
     }
     return o;
   }
 
-  function scrapeAnswer(req: Request, url: string, qs: number): Response {
+  function scrape(req: Request, url: string, qs: number): Response {
     counters[C.httpScrapes]!++;
-    const err = parseScrapeQuery(url, qs, scrape);
+    const err = parseScrapeQuery(url, qs, scrapeQuery);
     if (err !== null) return failure(err);
-    if (scrape.count === 0) {
-      if (opts.fullScrape) {
-        counters[C.httpFullScrapes]!++;
-        return opts.fullScrape(req);
-      }
-      return failure("full scrape is disabled on this tracker: give one or more info_hash parameters");
+    scrapeReq.count = scrapeQuery.asked;
+    const res = scrapeRes;
+    rules.scrape(scrapeReq, res);
+    if (res.refusal !== null) return failure(res.refusal);
+    if (res.full) {
+      if (opts.fullScrape === undefined) return failure(REFUSED_FULL_SCRAPE);
+      counters[C.httpFullScrapes]!++;
+      return opts.fullScrape(req);
     }
+    // The parse sorted the hashes by raw bytes: the `files` keys come out in bencode order.
     let o = writeRaw(out, 0, K_FILES);
-    const hashes = scrape.hashes;
-    for (let i = 0; i < scrape.count; i++) {
+    const hashes = scrapeQuery.hashes;
+    for (let i = 0; i < res.count; i++) {
       o = writeBytes(out, o, hashes, i * 20, i * 20 + 20);
-      const t = store.findTorrent(hashes, i * 20);
-      o = t < 0 ? writeScrapeCounts(out, o, 0, 0, 0) : writeScrapeCounts(out, o, store.seeders[t]!, store.downloaded[t]!, store.leechersOf(t));
+      o = writeScrapeCounts(out, o, res.complete[i]!, res.downloaded[i]!, res.incomplete[i]!);
     }
     out[o++] = CH_E;
     out[o++] = CH_E;
@@ -175,18 +181,15 @@ export function createHttpHandler(core: TrackerRules, opts: HttpHandlerOptions =
     counters[C.httpRequests]!++;
     const url = req.url;
     counters[C.httpBytesIn]! += url.length;
-    // req.url is absolute ("http://host:port/path?query"): the path starts at the first '/'
-    // after "//".
-    let ps = url.indexOf("/", url.indexOf("//") + 2);
-    if (ps < 0) ps = url.length;
-    let qm = url.indexOf("?", ps);
-    if (qm < 0) qm = url.length;
-    const qs = qm < url.length ? qm + 1 : url.length;
     const method = req.method;
     if (method !== "GET" && method !== "HEAD") {
       return plain(405, "method not allowed: use GET\n", C.http405);
     }
-    const path = url.slice(ps, qm);
+    readRequestTarget(url, target);
+    const path = url.slice(target.pathStart, target.pathEnd);
+    const qs = target.queryStart;
+    // Routes are exact paths. A private tracker's `/<passkey>/announce` would be matched here,
+    // before the table below, and hand the key to the rules with the request.
     switch (path) {
       case "/announce": {
         const ip = clientAddress(req, server);
@@ -194,9 +197,8 @@ export function createHttpHandler(core: TrackerRules, opts: HttpHandlerOptions =
         return announce(url, qs, ip);
       }
       case "/scrape":
-        return scrapeAnswer(req, url, qs);
+        return scrape(req, url, qs);
       case "/":
-      case "":
         counters[C.http200]!++;
         return new Response(BANNER, { headers: TEXT });
     }

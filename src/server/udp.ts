@@ -1,9 +1,9 @@
 /**
- * The UDP adapter: BEP 15 on Bun.udpSocket, sharing the swarm store with HTTP.
+ * The UDP adapter: BEP 15 on Bun.udpSocket, served by the same rules and store as HTTP.
  *
- * Per packet: parse into one reused UdpRequest, authenticate the connection id, call the store,
- * write the answer into a pooled reply buffer and queue it (udp-replies.ts: one `sendMany` per
- * event-loop turn, failed sends retried). Nothing is allocated per packet except the reply's
+ * Per packet: parse into one reused UdpRequest, authenticate the connection id, fill a
+ * protocol-neutral request for the rules (src/rules/), write their result into a pooled reply
+ * buffer and queue it (udp-replies.ts: one `sendMany` per event-loop turn, failed sends retried). Nothing is allocated per packet except the reply's
  * subarray view and Bun's own Buffer and address string.
  *
  * Security:
@@ -19,11 +19,12 @@
  */
 import { parseAddress, writePort } from "../protocol/compact.ts";
 import {
-  ACTION_ANNOUNCE, ACTION_CONNECT, PARSE_DROP, PARSE_ERROR, parseUdpRequest, UdpRequest,
+  ACTION_ANNOUNCE, ACTION_CONNECT, MAX_SCRAPE_HASHES, PARSE_DROP, PARSE_ERROR, parseUdpRequest, UdpRequest,
   writeAnnounceHeader, writeConnectResponse, writeErrorResponse, writeScrapeEntry, writeScrapeHeader,
 } from "../protocol/udp.ts";
 import { C } from "../rules/counters.ts";
-import { ANNOUNCE_OK } from "../store/memory/memory-store.ts";
+import { AnnounceRequest, ScrapeRequest } from "../rules/requests.ts";
+import { AnnounceResult, ScrapeResult } from "../rules/results.ts";
 import { nowSeconds, type TrackerRules } from "../rules/tracker-rules.ts";
 import { ConnectionIds } from "./connection-id.ts";
 import { UdpReplyQueue } from "./udp-replies.ts";
@@ -36,13 +37,15 @@ export interface UdpServer {
   close(): void;
 }
 
-export async function startUdpServer(core: TrackerRules, hostname: string, port: number): Promise<UdpServer> {
-  const cfg = core.config;
-  const store = core.store;
-  const counters = core.counters;
+export async function startUdpServer(rules: TrackerRules, hostname: string, port: number): Promise<UdpServer> {
+  const cfg = rules.config;
+  const counters = rules.counters;
   const ids = new ConnectionIds(cfg.udpSecret);
-  const req = new UdpRequest();
-  const rec = new Uint8Array(18);
+  const packet = new UdpRequest();
+  const announceReq = new AnnounceRequest();
+  const announceRes = new AnnounceResult();
+  const scrapeReq = new ScrapeRequest();
+  const scrapeRes = new ScrapeResult(cfg.scrapeMaxHashes);
   const maxReply = Math.max(20 + 18 * cfg.numwantMax, 8 + 12 * cfg.scrapeMaxHashes, 256);
   const replies = new UdpReplyQueue(POOL_SIZE, maxReply, () => counters[C.udpSendErrors]!++);
 
@@ -55,11 +58,13 @@ export async function startUdpServer(core: TrackerRules, hostname: string, port:
     const len = buf.length;
     counters[C.udpPacketsIn]!++;
     counters[C.udpBytesIn]! += len;
-    const status = parseUdpRequest(buf, len, req, cfg.scrapeMaxHashes);
+    // Every hash a datagram can carry is read: how many a scrape may ask for is the rules' call.
+    const status = parseUdpRequest(buf, len, packet, MAX_SCRAPE_HASHES);
     if (status === PARSE_DROP) {
       counters[C.udpDropped]!++;
       return;
     }
+    const rec = announceReq.record;
     const family = parseAddress(address, rec, 0);
     if (family === 0) {
       counters[C.udpDropped]!++;
@@ -68,14 +73,14 @@ export async function startUdpServer(core: TrackerRules, hostname: string, port:
     const addrLen = family === 4 ? 4 : 16;
     const now = nowSeconds();
     const out = replies.next();
-    const tid = req.transactionId;
-    if (req.action === ACTION_CONNECT) {
+    const tid = packet.transactionId;
+    if (packet.action === ACTION_CONNECT) {
       counters[C.udpConnects]!++;
       ids.make(rec, 0, addrLen, now);
       queue(writeConnectResponse(out, tid, ids.hi, ids.lo), rport, address);
       return;
     }
-    if (!ids.check(rec, 0, addrLen, req.connIdHi, req.connIdLo, now)) {
+    if (!ids.check(rec, 0, addrLen, packet.connIdHi, packet.connIdLo, now)) {
       counters[C.udpBadConnectionId]!++;
       counters[C.udpErrorsSent]!++;
       queue(writeErrorResponse(out, tid, "bad or expired connection id: connect again", len), rport, address);
@@ -83,35 +88,48 @@ export async function startUdpServer(core: TrackerRules, hostname: string, port:
     }
     if (status === PARSE_ERROR) {
       counters[C.udpErrorsSent]!++;
-      queue(writeErrorResponse(out, tid, req.error, len), rport, address);
+      queue(writeErrorResponse(out, tid, packet.error, len), rport, address);
       return;
     }
-    if (req.action === ACTION_ANNOUNCE) {
+    if (packet.action === ACTION_ANNOUNCE) {
       counters[C.udpAnnounces]!++;
+      const r = announceReq;
       // Port 0 means "the port this packet came from" (clients behind NAT do this).
-      writePort(rec, addrLen, req.port === 0 ? rport : req.port);
-      const st = store.announce(
-        buf, req.infoHashOff, family, rec, 0, buf, req.peerIdOff,
-        req.leftIsZero, req.event, core.numwant(req.numWant), false, now,
-      );
-      if (st !== ANNOUNCE_OK) {
+      writePort(rec, addrLen, packet.port === 0 ? rport : packet.port);
+      r.family = family;
+      r.infoHash = buf;
+      r.infoHashOff = packet.infoHashOff;
+      r.peerId = buf;
+      r.peerIdOff = packet.peerIdOff;
+      r.leftIsZero = packet.leftIsZero;
+      r.event = packet.event;
+      r.numwant = packet.numWant;
+      const res = announceRes;
+      rules.announce(r, res);
+      if (res.refusal !== null) {
         counters[C.udpErrorsSent]!++;
-        queue(writeErrorResponse(out, tid, "tracker is full, try later", len), rport, address);
+        queue(writeErrorResponse(out, tid, res.refusal, len), rport, address);
         return;
       }
-      writeAnnounceHeader(out, tid, core.interval, store.incomplete, store.complete);
-      queue(store.writeCompact(family, out, 20), rport, address);
+      // A BEP 15 answer carries the announcer's family only.
+      writeAnnounceHeader(out, tid, res.interval, res.incomplete, res.complete);
+      queue(res.peers(family).writeCompact(out, 20), rport, address);
       return;
     }
     // ACTION_SCRAPE
     counters[C.udpScrapes]!++;
-    let o = writeScrapeHeader(out, tid);
-    for (let i = 0; i < req.scrapeCount; i++) {
-      const t = store.findTorrent(buf, req.scrapeHashOff + i * 20);
-      o = t < 0
-        ? writeScrapeEntry(out, o, 0, 0, 0)
-        : writeScrapeEntry(out, o, store.seeders[t]!, store.downloaded[t]!, store.leechersOf(t));
+    scrapeReq.hashes = buf;
+    scrapeReq.hashesOff = packet.scrapeHashOff;
+    scrapeReq.count = packet.scrapeCount;
+    const res = scrapeRes;
+    rules.scrape(scrapeReq, res);
+    if (res.refusal !== null) {
+      counters[C.udpErrorsSent]!++;
+      queue(writeErrorResponse(out, tid, res.refusal, len), rport, address);
+      return;
     }
+    let o = writeScrapeHeader(out, tid);
+    for (let i = 0; i < res.count; i++) o = writeScrapeEntry(out, o, res.complete[i]!, res.downloaded[i]!, res.incomplete[i]!);
     queue(o, rport, address);
   }
 

@@ -96,7 +96,7 @@ async function stop(): Promise<void> {
   // The tracker's own counters (send errors, ICMP errors, drops...), for diagnosis.
   const counters: Record<string, number> = {};
   COUNTER_NAMES.forEach((name, i) => {
-    if (tracker.core.counters[i]) counters[name] = tracker.core.counters[i]!;
+    if (tracker.rules.counters[i]) counters[name] = tracker.rules.counters[i]!;
   });
   emit({ t: "counters", counters });
   process.exit(0);

@@ -4,6 +4,7 @@
 import bencode from "bencode";
 import { parseCommandLine } from "../../src/config/config.ts";
 import type { Config } from "../../src/config/types.ts";
+import { MemoryStore } from "../../src/store/memory/memory-store.ts";
 import { startTracker, type Tracker } from "../../src/tracker.ts";
 
 /** A config from command-line words (port 0, quiet), as main.ts would build it. */
@@ -81,4 +82,11 @@ export function compactPeers(b: Uint8Array, stride: 6 | 18): string[] {
     }
   }
   return out;
+}
+
+/** The tracker's store as the in-memory store (what every test tracker runs), for verify(). */
+export function memoryStoreOf(t: Tracker): MemoryStore {
+  const s = t.rules.store;
+  if (!(s instanceof MemoryStore)) throw new Error("the tracker does not run the in-memory store");
+  return s;
 }

@@ -28,14 +28,14 @@
  * which anyone can send. Runs of fewer than 2^INDEX_MIN_CLASS slots are simply scanned: at most
  * 8 records, one or two cache lines, cheaper than a hash and a random access into an index, and
  * most torrents are that small (sc6's figure: 1.46 peers per torrent). Peers of larger runs are
- * in `index`, an open-addressing table (linear probing, load <= 1/2, backward-shift deletion so
- * there are no tombstones) mapping hash(torrent id, record) to the peer's slot, so an announce
- * into a 100k-peer swarm costs about the same as into a 2-peer one. The swarm store decides
+ * in `index`, an open-addressing table (open-index.ts) mapping hash(torrent id, record) to the
+ * peer's slot, so an announce into a 100k-peer swarm costs about the same as into a 2-peer one. The swarm store decides
  * which runs are indexed (by size class) and tells every method here whether the slot it
  * touches is; when an indexed peer moves (swap-removal, run growth) its entry is rewritten.
  */
 import { growableBuffer, growBuffer, growsInPlace, nextCapacity } from "./growable.ts";
 import { keyedHash } from "./keyed-hash.ts";
+import { OpenIndex } from "./open-index.ts";
 
 export const NO_OWNER = 0;
 /**
@@ -62,8 +62,6 @@ export class PeerArena {
   top = 0;
   /** Live peers in this family. */
   count = 0;
-  /** Entries in `index` (peers of indexed runs). */
-  indexed = 0;
 
   /**
    * Buffers, not plain Uint8Arrays, for `Buffer#copy`: a native copy into any Uint8Array that
@@ -79,9 +77,8 @@ export class PeerArena {
   private freeRuns: Int32Array[] = [];
   private freeCount: Int32Array = new Int32Array(MAX_CLASS + 1);
 
-  /** slot of the index -> arena slot, -1 = empty. Size is a power of two. */
-  index: Int32Array;
-  private mask: number;
+  /** (torrent, record) -> arena slot, for the peers of indexed runs. */
+  readonly index: PeerIndex = new PeerIndex(this);
 
   private recBuf: ArrayBuffer;
   private ownerBuf: ArrayBuffer;
@@ -107,8 +104,6 @@ export class PeerArena {
     this.seen = new Uint16Array(this.seenBuf);
     this.peerId = Buffer.from(this.peerIdBuf);
     for (let c = 0; c <= MAX_CLASS; c++) this.freeRuns.push(new Int32Array(4));
-    this.index = new Int32Array(2048).fill(-1);
-    this.mask = 2047;
   }
 
   // ---- runs -------------------------------------------------------------------------------
@@ -318,13 +313,14 @@ export class PeerArena {
     this.owner[to] = this.owner[from]!;
     this.seen[to] = this.seen[from]!;
     this.owner[from] = NO_OWNER;
-    if (indexed) this.repoint(from, to);
+    if (indexed) this.index.rename(from, to);
   }
 
   // ---- the (torrent, address, port) index ---------------------------------------------------
 
-  private hashSlot(p: number): number {
-    return keyedHash(this.rec, p * this.stride, this.stride, this.owner[p]!);
+  /** Entries in the index (the peers of indexed runs). */
+  get indexed(): number {
+    return this.index.size;
   }
 
   /**
@@ -354,11 +350,11 @@ export class PeerArena {
     const s = this.stride;
     const rec = this.rec;
     const owner = this.owner;
-    const index = this.index;
-    const mask = this.mask;
+    const table = this.index.table;
+    const mask = this.index.mask;
     let i = keyedHash(key, keyOff, s, ownerTag) & mask;
     for (;;) {
-      const p = index[i]!;
+      const p = table[i]!;
       if (p < 0) return -1;
       if (owner[p] === ownerTag) {
         const base = p * s;
@@ -370,74 +366,32 @@ export class PeerArena {
     }
   }
 
-  /**
-   * Add live slot `p` (record and owner written) to the index, doubling the index first if the
-   * load would pass 1/2. The old entries are re-inserted from the index itself, so the arena
-   * need not know which runs are indexed.
-   */
+  /** Add live slot `p` (record and owner written) to the index. */
   addToIndex(p: number): void {
-    if ((this.indexed + 1) * 2 > this.index.length) {
-      const old = this.index;
-      const size = old.length * 2;
-      const index = new Int32Array(size).fill(-1);
-      const mask = size - 1;
-      for (let k = 0; k < old.length; k++) {
-        const q = old[k]!;
-        if (q < 0) continue;
-        let i = this.hashSlot(q) & mask;
-        while (index[i]! >= 0) i = (i + 1) & mask;
-        index[i] = q;
-      }
-      this.index = index;
-      this.mask = mask;
-    }
-    const mask = this.mask;
-    let i = this.hashSlot(p) & mask;
-    while (this.index[i]! >= 0) i = (i + 1) & mask;
-    this.index[i] = p;
-    this.indexed++;
+    this.index.insert(p);
   }
 
-  private findIndexSlotOf(p: number): number {
-    const mask = this.mask;
-    let i = this.hashSlot(p) & mask;
-    while (this.index[i] !== p) i = (i + 1) & mask;
-    return i;
-  }
-
-  private repoint(from: number, to: number): void {
-    // `to` now holds the record; hash it from there, look for the entry still saying `from`.
-    const mask = this.mask;
-    let i = keyedHash(this.rec, to * this.stride, this.stride, this.owner[to]!) & mask;
-    while (this.index[i] !== from) i = (i + 1) & mask;
-    this.index[i] = to;
-  }
-
-  /** Delete the index entry of live slot `p` (backward-shift deletion, no tombstones). */
+  /** Delete the index entry of live slot `p`. */
   unindex(p: number): void {
-    const index = this.index;
-    const mask = this.mask;
-    let hole = this.findIndexSlotOf(p);
-    let i = hole;
-    for (;;) {
-      i = (i + 1) & mask;
-      const q = index[i]!;
-      if (q < 0) break;
-      const home = this.hashSlot(q) & mask;
-      // Move q into the hole unless its home lies cyclically in (hole, i].
-      if (((i - home) & mask) >= ((i - hole) & mask)) {
-        index[hole] = q;
-        hole = i;
-      }
-    }
-    index[hole] = -1;
-    this.indexed--;
+    this.index.remove(p);
   }
 
   /** Bytes held by this family's columns (for /stats and the memory benchmark). */
   bytes(): number {
     let free = 0;
     for (const s of this.freeRuns) free += s.byteLength;
-    return this.capacity * (this.stride + 4 + 2 + this.pidLen) + this.index.byteLength + free;
+    return this.capacity * (this.stride + 4 + 2 + this.pidLen) + this.index.bytes() + free;
+  }
+}
+
+/** The peer index: entries are arena slots, keyed by (owner torrent, wire record). */
+class PeerIndex extends OpenIndex {
+  constructor(private readonly arena: PeerArena) {
+    super(2048);
+  }
+
+  protected hashOf(p: number): number {
+    const a = this.arena;
+    return keyedHash(a.rec, p * a.stride, a.stride, a.owner[p]!);
   }
 }

@@ -1,0 +1,379 @@
+/**
+ * The settings table: the one declaration of every setting (kind, default, allowed values,
+ * placeholder, documentation). Everything else is derived from it: the `Config` type, DEFAULT_CONFIG,
+ * the flag / environment variable / TOML key names, the parsing and checks in config.ts, and the
+ * three documents in docs.ts (--help, --print-config and README.md's settings table).
+ *
+ * To add a setting, add one entry to SETTINGS, then run `npx bun run docs:settings --write`.
+ */
+import { availableParallelism } from "node:os";
+import { parseAddress } from "../protocol/compact.ts";
+
+/** The program name in messages and in the usage line. */
+export const PROGRAM = "sc6-tracker";
+
+/** Environment variable naming the config file (the `--config` flag wins over it). */
+export const CONFIG_ENV = "TRACKER_CONFIG";
+
+// ---------------------------------------------------------------------------------------------
+// The shape of one setting
+
+/** What each kind of setting holds once parsed: this is what makes `Config` precise. */
+interface KindValues {
+  int: number;
+  number: number;
+  bool: boolean;
+  string: string;
+  list: string[];
+}
+type Kind = keyof KindValues;
+
+interface Common<K extends Kind> {
+  kind: K;
+  default: KindValues[K];
+  /** For --help, the TOML comments and README.md. */
+  doc: string;
+  /** Extra rule on a parsed value: returns what is allowed ("must be ...") when it fails. */
+  check?: (value: KindValues[K]) => string | undefined;
+  /**
+   * The default where it depends on the machine: README.md shows only this text; --help and
+   * --print-config add this machine's value.
+   */
+  defaultText?: string;
+  /** Never echo the value in messages (they end up in logs). */
+  secret?: boolean;
+  /**
+   * Also a positional argument (sc6 style), in table order: `sc6-tracker [port] [interval]`.
+   * The text describes it in the --help usage.
+   */
+  positional?: string;
+}
+
+/** The value placeholder in --help, e.g. "<seconds>". Booleans take no value, so have none. */
+interface Valued {
+  placeholder: string;
+}
+
+interface Numeric extends Valued {
+  /** Inclusive range. */
+  min: number;
+  max: number;
+  /** Describes the allowed values where min..max is not the whole story (then `check` says the rest). */
+  allowed?: string;
+}
+
+type SettingOf<K extends Kind> = Common<K> & (K extends "int" | "number" ? Numeric : K extends "bool" ? unknown : Valued);
+/** One entry of SETTINGS: a union discriminated by `kind`, so `default` and `check` fit the kind. */
+type Setting = { [K in Kind]: SettingOf<K> }[Kind];
+
+/** Any entry, seen without its kind-specific types (for code that handles every key alike). */
+export type SettingSpec = Common<Kind> & Partial<Numeric>;
+
+// ---------------------------------------------------------------------------------------------
+// Limits and checks used in the table
+
+const INT32_MAX = 2_147_483_647;
+
+/**
+ * Largest UDP payload over IPv4 (65535 - 20 IP header - 8 UDP header). The UDP answers must fit
+ * in one datagram, which bounds numwant and the number of hashes in one scrape.
+ */
+const UDP_MAX_PAYLOAD = 65_507;
+/** A UDP announce answer is 20 bytes + 18 per IPv6 peer (BEP 15): at most 3638 peers. */
+const NUMWANT_LIMIT = Math.floor((UDP_MAX_PAYLOAD - 20) / 18);
+/** A UDP scrape request is 16 bytes + 20 per info_hash (BEP 15): at most 3274 hashes. */
+const SCRAPE_HASHES_LIMIT = Math.floor((UDP_MAX_PAYLOAD - 16) / 20);
+
+/**
+ * sc6's allowed load: one core minus a half, i.e. 0.5 on a single-core machine (sc6's `ML: 0.50`).
+ * Above it the announce interval grows. Never below 0.5, whatever the runtime reports.
+ */
+const DEFAULT_MAX_LOAD = Math.max(1, availableParallelism()) - 0.5;
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * An IP literal (v4 or v6, optional %zone)? Our own parser rather than node:net's isIP: importing
+ * node:net costs ~4 MB of resident memory for the life of the process.
+ */
+function isIP(value: string): boolean {
+  return parseAddress(value, new Uint8Array(16), 0) !== 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The table
+
+/** Every setting, in the order --help, --print-config and README.md list them. */
+const SETTINGS = {
+  port: {
+    kind: "int",
+    default: 6969, // sc6's example port; TCP (HTTP) and UDP share it
+    min: 0,
+    max: 65_535,
+    placeholder: "<port>",
+    positional: "TCP and UDP port",
+    doc: "TCP (HTTP) and UDP port; both protocols share it. 0 picks a free port.",
+  },
+  host: {
+    kind: "string",
+    default: "::", // all interfaces, IPv4 and IPv6 (dual-stack)
+    placeholder: "<address>",
+    doc: 'Address to bind: an IP literal or "localhost". "::" is every interface, IPv4 and IPv6.',
+    check: (v) =>
+      v === "localhost" || isIP(v)
+        ? undefined
+        : 'must be an IP address literal (e.g. "::", "0.0.0.0", "127.0.0.1", "::1") or "localhost"',
+  },
+  udp: { kind: "bool", default: true, doc: "Serve the UDP tracker protocol (BEP 15) on the port." },
+  http: {
+    kind: "bool",
+    default: true,
+    doc: "Serve HTTP (announce, scrape, stats) on the port. At least one of udp and http must be on.",
+  },
+  interval: {
+    kind: "int",
+    default: 299, // sc6: just under 5 minutes
+    min: 1,
+    max: 86_400,
+    placeholder: "<seconds>",
+    positional: "starting announce interval in seconds",
+    doc: "Starting announce interval, seconds; must lie within interval-min..interval-max, where the load rule then moves it.",
+  },
+  intervalMin: {
+    kind: "int",
+    default: 239, // sc6: 4 minutes (minus a second)
+    min: 1,
+    max: 86_400,
+    placeholder: "<seconds>",
+    doc: "Shortest announce interval, seconds.",
+  },
+  intervalMax: {
+    kind: "int",
+    default: 1799, // sc6: 30 minutes (minus a second)
+    min: 1,
+    max: 86_400,
+    placeholder: "<seconds>",
+    doc: "Longest announce interval, seconds.",
+  },
+  intervalStepPeriod: {
+    kind: "int",
+    default: 900, // sc6: the interval rule runs every 15 minutes
+    min: 1,
+    max: 86_400,
+    placeholder: "<seconds>",
+    doc: "How often the interval rule runs (and the terminal line is printed), seconds.",
+  },
+  intervalStep: {
+    kind: "int",
+    default: 60, // one minute per step
+    min: 0,
+    max: 86_400,
+    placeholder: "<seconds>",
+    doc: "How far the interval moves per period, seconds. 0 keeps the interval fixed.",
+  },
+  maxLoad: {
+    kind: "number",
+    default: DEFAULT_MAX_LOAD,
+    defaultText: "CPUs available - 0.5",
+    min: 0,
+    max: 1_000_000,
+    allowed: "a number greater than 0",
+    check: (v) => (v > 0 ? undefined : "must be greater than 0"),
+    placeholder: "<load>",
+    doc: "Allowed 15-minute load average: below it the interval shrinks by one step, at or above it grows.",
+  },
+  peerTimeout: {
+    kind: "int",
+    default: 2700, // 45 minutes: comfortably above intervalMax, so a slow announcer is kept
+    min: 1,
+    max: INT32_MAX,
+    placeholder: "<seconds>",
+    doc: "Peers not heard from for this long are swept, seconds. Must exceed interval-max.",
+  },
+  torrentRetention: {
+    kind: "int",
+    default: 86_400, // an empty torrent keeps its `downloaded` count for a day
+    min: 0,
+    max: INT32_MAX,
+    placeholder: "<seconds>",
+    doc: "An empty torrent keeps its downloaded count this long before it is forgotten, seconds.",
+  },
+  numwantDefault: {
+    kind: "int",
+    default: 50, // BEP 3 / common client default
+    min: 0,
+    max: NUMWANT_LIMIT,
+    placeholder: "<n>",
+    doc: "Peers returned when the client does not say how many it wants; at most numwant-max.",
+  },
+  numwantMax: {
+    kind: "int",
+    default: 200,
+    min: 1,
+    max: NUMWANT_LIMIT,
+    placeholder: "<n>",
+    doc: `Most peers returned by one announce (at most ${NUMWANT_LIMIT}: a UDP answer must fit one datagram).`,
+  },
+  scrapeMaxHashes: {
+    kind: "int",
+    default: 74, // a 74-hash UDP scrape request is 16 + 74 * 20 = 1496 bytes of payload
+    min: 1,
+    max: SCRAPE_HASHES_LIMIT,
+    placeholder: "<n>",
+    doc: "Most info_hashes one scrape may ask for, HTTP and UDP.",
+  },
+  maxTorrents: {
+    kind: "int",
+    default: 10_000_000,
+    min: 1,
+    max: INT32_MAX,
+    placeholder: "<n>",
+    doc: "Capacity: announces for new torrents beyond this get a failure reason.",
+  },
+  maxPeers: {
+    kind: "int",
+    default: 50_000_000,
+    min: 1,
+    max: INT32_MAX,
+    placeholder: "<n>",
+    doc: "Capacity: announces from new peers beyond this get a failure reason.",
+  },
+  fullScrape: {
+    kind: "bool",
+    default: false, // a full scrape is large and easy to abuse
+    doc: "Answer /scrape without info_hash with every torrent (off, as in sc6).",
+  },
+  fullScrapeCache: {
+    kind: "int",
+    default: 30,
+    min: 0,
+    max: 86_400,
+    placeholder: "<seconds>",
+    doc: "A rendered full scrape is reused for this long, seconds.",
+  },
+  quiet: {
+    kind: "bool",
+    default: false,
+    doc: "Do not print the start-up line, the periodic terminal line or the stop message.",
+  },
+  peerIds: {
+    kind: "bool",
+    default: true, // BEP 3 dictionaries carry peer ids; the memory is spent only once a client asks
+    doc:
+      "Keep peer_ids for compact=0 answers, from the first request that asks for them on (20 bytes per peer from then). " +
+      "A compact=0 answer lists peers as dictionaries only when every listed peer's id is known (or the client sent " +
+      "no_peer_id=1); otherwise it is answered in the compact form, which BEP 23 allows. --no-peer-ids never keeps " +
+      "them, so compact=0 answers are then compact unless no_peer_id=1.",
+  },
+  statsAllow: {
+    kind: "list",
+    default: [], // empty = everyone, as in sc6
+    placeholder: "<ip,ip,...>",
+    doc: "Addresses allowed to read /stats and /metrics (IP literals). Empty: everyone, as in sc6.",
+    check: (list) => {
+      for (const a of list) if (!isIP(a)) return `must list IP address literals; "${a}" is not one`;
+      return undefined;
+    },
+  },
+  udpSecret: {
+    kind: "string",
+    default: "", // empty = a random key per process
+    secret: true,
+    placeholder: "<text>",
+    doc: "Secret for UDP connection ids, so several processes accept each other's. Empty: random per process; otherwise at least 16 characters.",
+    // A short secret can be guessed, and a guessed key lets anyone forge connection ids, which
+    // turns the tracker into a reflector for spoofed packets.
+    check: (v) =>
+      v === "" || v.length >= 16 ? undefined : "must be empty or at least 16 characters (a short secret can be guessed)",
+  },
+  httpIdleTimeout: {
+    kind: "int",
+    default: 10, // Bun's default keep-alive idle timeout
+    min: 1,
+    max: 255,
+    placeholder: "<seconds>",
+    doc: "HTTP keep-alive idle timeout, seconds (Bun allows 1..255): an idle connection is then closed.",
+  },
+  trustProxyHeader: {
+    kind: "string",
+    default: "", // the socket address: safe unless behind a proxy you run
+    placeholder: "<header>",
+    doc: 'Header with the client address, set by a reverse proxy you run (e.g. "x-forwarded-for"); its last entry is used. Empty: the socket address.',
+    check: (v) =>
+      v === "" || HEADER_NAME.test(v) ? undefined : 'must be empty or an HTTP header name such as "x-forwarded-for"',
+  },
+} satisfies Record<string, Setting>;
+
+// ---------------------------------------------------------------------------------------------
+// Derived from the table
+
+/**
+ * The tracker's settings: one field per SETTINGS entry, typed by its kind (go to the entry for
+ * its documentation). Every field is settable by flag, environment variable and TOML key.
+ */
+export type Config = { -readonly [K in keyof typeof SETTINGS]: KindValues[(typeof SETTINGS)[K]["kind"]] };
+
+export type Key = keyof Config;
+
+export const KEYS = Object.keys(SETTINGS) as Key[];
+
+/** The entry for `key`, seen uniformly (its kind-specific types are checked in the table above). */
+export function spec(key: Key): SettingSpec {
+  return SETTINGS[key] as SettingSpec;
+}
+
+/** The built-in defaults, frozen (the list too); parseCommandLine hands out copies. */
+export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze(
+  Object.fromEntries(
+    KEYS.map((key) => {
+      const value = spec(key).default;
+      return [key, Array.isArray(value) ? Object.freeze([...value]) : value];
+    }),
+  ) as Config,
+);
+
+/** The settings that are also positional arguments, in order. */
+export const POSITIONALS = KEYS.filter((key) => spec(key).positional !== undefined);
+
+/** intervalMin -> interval-min */
+export function flagName(key: Key): string {
+  return key.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+}
+/** intervalMin -> interval_min */
+export function tomlKey(key: Key): string {
+  return key.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
+}
+/** intervalMin -> TRACKER_INTERVAL_MIN */
+export function envName(key: Key): string {
+  return "TRACKER_" + tomlKey(key).toUpperCase();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Describing values (shared by the messages in config.ts and the documents in docs.ts)
+
+/** What `key` accepts, as it ends "... is not <this>" and "must be <this>". */
+export function allowedText(key: Key): string {
+  const f = spec(key);
+  switch (f.kind) {
+    case "int":
+      return `an integer in ${fmtNumber(f.min!)}..${fmtNumber(f.max!)}`;
+    case "number":
+      return f.allowed ?? `a number in ${f.min}..${f.max}`;
+    case "bool":
+      return "true or false";
+    case "string":
+      return "text";
+    case "list":
+      return "a list of text";
+  }
+}
+
+/** Integers from 100000 up with "_" between thousands (valid TOML, accepted by the flags too). */
+export function fmtNumber(n: number): string {
+  if (!Number.isInteger(n) || Math.abs(n) < 100_000) return String(n);
+  return String(n).replace(/\B(?=(\d{3})+$)/g, "_");
+}
+
+export function quote(s: string): string {
+  return JSON.stringify(s);
+}

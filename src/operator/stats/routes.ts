@@ -1,0 +1,80 @@
+/**
+ * The operator routes for createHttpHandler: /stats (text.ts), /stats?format=json (json.ts) and
+ * /metrics (prometheus.ts), all from one collectStats() snapshot and behind the statsAllow rule
+ * (access.ts), plus the wiring of full scrape. Keeps the live parts the snapshot needs: the 1 s
+ * requests-per-second sampler, the cached swarm figures and the kernel's UDP socket figures.
+ */
+import type { HttpHandlerOptions } from "../../server/http.ts";
+import { C } from "../../rules/counters.ts";
+import type { TrackerRules } from "../../rules/tracker-rules.ts";
+import { createFullScrape } from "../full-scrape.ts";
+import { udpReceiveStatsReader, type UdpReceiveStats } from "../udp-receive-stats.ts";
+import { statsAccess } from "./access.ts";
+import { cachedSwarmFigures, collectStats, type StatsSources } from "./collect.ts";
+import { renderStatsJson, STATS_JSON_CONTENT_TYPE } from "./json.ts";
+import { METRICS_CONTENT_TYPE, metricFamilies, renderMetrics } from "./prometheus.ts";
+import { RateWindow } from "./rate-window.ts";
+import { renderStatsText, STATS_TEXT_CONTENT_TYPE as TEXT } from "./text.ts";
+
+/** What the pages read from Bun's server (only pendingRequests). */
+export interface ServerGauges {
+  readonly pendingRequests: number;
+  /** The port HTTP (and UDP, the same number) listens on. */
+  readonly port?: number | undefined;
+}
+
+/** HttpHandlerOptions plus close(), which stops the 1 s sampling timer. */
+export interface OperatorRoutes extends HttpHandlerOptions {
+  close(): void;
+}
+
+/**
+ * The operator routes for createHttpHandler: `extra` answers /stats and /metrics (null for any
+ * other path), and `fullScrape` is set when config.fullScrape is on.
+ *
+ * @param server  Bun's server, read at request time for pendingRequests (it is created after
+ *                the handler, hence a function); omit it, or return null, to leave the figure out.
+ */
+export function createOperatorRoutes(core: TrackerRules, server: () => ServerGauges | null = () => null): OperatorRoutes {
+  const counters = core.counters;
+  const allowed = statsAccess(core.config.statsAllow);
+  const rate = new RateWindow(() => counters[C.httpRequests]! + counters[C.udpPacketsIn]!);
+  const timer = setInterval(() => rate.sample(), 1000);
+  timer.unref();
+  let udpReader: (() => UdpReceiveStats | null) | null = null;
+  const sources: StatsSources = {
+    openHttpRequests: () => server()?.pendingRequests ?? null,
+    requestsPerSecond: () => rate.rate(),
+    swarm: cachedSwarmFigures(core),
+    udpReceive: () => {
+      const port = server()?.port;
+      if (port === undefined) return null;
+      udpReader ??= udpReceiveStatsReader(port);
+      return udpReader();
+    },
+  };
+  const encoder = new TextEncoder();
+
+  function send(status: number, counter: number, body: string, type: string): Response {
+    const bytes = encoder.encode(body);
+    counters[counter]!++;
+    counters[C.httpBytesOut]! += bytes.length;
+    return new Response(bytes, { status, headers: { "Content-Type": type, "Cache-Control": "no-store" } });
+  }
+
+  function extra(_req: Request, path: string, query: string, clientIp: string): Response | null {
+    if (path !== "/stats" && path !== "/metrics") return null;
+    if (!allowed(clientIp)) return send(403, C.http403, "forbidden: your address is not in statsAllow\n", TEXT);
+    if (path === "/metrics") {
+      return send(200, C.http200, renderMetrics(metricFamilies(collectStats(core, sources))), METRICS_CONTENT_TYPE);
+    }
+    const format = new URLSearchParams(query).get("format") ?? "text";
+    if (format === "json") return send(200, C.http200, renderStatsJson(collectStats(core, sources)), STATS_JSON_CONTENT_TYPE);
+    if (format === "text") return send(200, C.http200, renderStatsText(collectStats(core, sources)), TEXT);
+    return send(400, C.http400, "unknown format: use format=json or format=text\n", TEXT);
+  }
+
+  const routes: OperatorRoutes = { extra, close: () => clearInterval(timer) };
+  if (core.config.fullScrape) routes.fullScrape = createFullScrape(core);
+  return routes;
+}

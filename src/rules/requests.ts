@@ -1,0 +1,40 @@
+/**
+ * What the adapters hand the rules: protocol-neutral requests, filled from an HTTP query, a
+ * BEP 15 packet or (later) a WebSocket message. Each adapter keeps one of each and reuses it;
+ * byte fields point into the adapter's own buffers (no copy of a hash or a peer id).
+ */
+import { EVENT_NONE, type AnnounceEvent } from "../protocol/events.ts";
+
+export class AnnounceRequest {
+  /** The 20-byte info_hash at infoHash[infoHashOff ..]. */
+  infoHash: Uint8Array = EMPTY;
+  infoHashOff = 0;
+  /** The 20-byte peer_id at peerId[peerIdOff ..]. */
+  peerId: Uint8Array = EMPTY;
+  peerIdOff = 0;
+  /**
+   * The announcer as the swarm will list it: address family and wire record, address bytes
+   * (4 or 16) then the port, big-endian: record[0 .. 6) or record[0 .. 18). The address is the
+   * one the connection came from, never one the client claims.
+   */
+  family: 4 | 6 = 4;
+  readonly record = new Uint8Array(18);
+  /** `left` was exactly 0: the peer is a seeder. */
+  leftIsZero = false;
+  event: AnnounceEvent = EVENT_NONE;
+  /** Peers the client asked for; -1 = it did not say. The rules default and cap it. */
+  numwant = -1;
+  /** The answer can carry both address families (HTTP: `peers` and `peers6`; UDP cannot). */
+  bothFamilies = false;
+  /** The client will be shown peer ids (HTTP compact=0 without no_peer_id=1). */
+  wantsPeerIds = false;
+}
+
+/** A scrape: `count` info_hashes lying contiguously at hashes[hashesOff ..], 20 bytes each. */
+export class ScrapeRequest {
+  hashes: Uint8Array = EMPTY;
+  hashesOff = 0;
+  count = 0;
+}
+
+const EMPTY = new Uint8Array(0);

@@ -1,0 +1,236 @@
+/**
+ * The tracker's rules, tested once, without sockets: every protocol adapter hands its requests
+ * to TrackerRules, so what holds here holds for HTTP, UDP and every later protocol.
+ */
+import { describe, expect, test } from "bun:test";
+import { EVENT_COMPLETED, EVENT_NONE, EVENT_PAUSED, EVENT_STARTED, EVENT_STOPPED, type AnnounceEvent } from "../src/protocol/events.ts";
+import { C } from "../src/rules/counters.ts";
+import { AnnounceRequest, ScrapeRequest } from "../src/rules/requests.ts";
+import { AnnounceResult, ScrapeResult } from "../src/rules/results.ts";
+import {
+  REFUSED_FULL_SCRAPE, REFUSED_TOO_MANY_PEERS, REFUSED_TOO_MANY_TORRENTS, TrackerRules,
+} from "../src/rules/tracker-rules.ts";
+import { testConfig } from "./support/tracker.ts";
+
+function ih(n: number): Uint8Array {
+  const b = new Uint8Array(20).fill(0x11);
+  b[0] = n;
+  return b;
+}
+
+interface Announce {
+  torrent?: number;
+  /** The peer's address is 10.0.0.<peer> (IPv4) or 2001:db8::<peer> (IPv6), port 6881. */
+  peer: number;
+  family?: 4 | 6;
+  seeder?: boolean;
+  event?: AnnounceEvent;
+  numwant?: number;
+  both?: boolean;
+  wantsPeerIds?: boolean;
+  peerId?: Uint8Array;
+}
+
+/** A rules instance with its own request/result objects, as an adapter keeps them. */
+function setup(args: string[] = []) {
+  const lines: string[] = [];
+  const rules = new TrackerRules(testConfig(args));
+  rules.log = (l) => lines.push(l);
+  const req = new AnnounceRequest();
+  const res = new AnnounceResult();
+  function announce(a: Announce): AnnounceResult {
+    const family = a.family ?? 4;
+    req.infoHash = ih(a.torrent ?? 1);
+    req.peerId = a.peerId ?? new Uint8Array(20).fill(a.peer);
+    req.family = family;
+    req.record.fill(0);
+    if (family === 4) req.record.set([10, 0, 0, a.peer, 0x1a, 0xe1]);
+    else req.record.set([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, a.peer, 0x1a, 0xe1]);
+    req.leftIsZero = a.seeder ?? false;
+    req.event = a.event ?? EVENT_NONE;
+    req.numwant = a.numwant ?? -1;
+    req.bothFamilies = a.both ?? false;
+    req.wantsPeerIds = a.wantsPeerIds ?? false;
+    rules.announce(req, res);
+    return res;
+  }
+  const scrapeRes = new ScrapeResult(rules.config.scrapeMaxHashes);
+  function scrape(...torrents: number[]): ScrapeResult {
+    const sreq = new ScrapeRequest();
+    sreq.hashes = new Uint8Array(20 * torrents.length);
+    torrents.forEach((t, i) => sreq.hashes.set(ih(t), i * 20));
+    sreq.count = torrents.length;
+    rules.scrape(sreq, scrapeRes);
+    return scrapeRes;
+  }
+  return { rules, announce, scrape, lines };
+}
+
+/** The chosen peers of a family as "a.b.c.d:port" / "[v6 last byte]:port" strings. */
+function listed(res: AnnounceResult, family: 4 | 6): string[] {
+  const w = res.peers(family);
+  const out = new Uint8Array(w.count * w.stride);
+  w.writeCompact(out, 0);
+  const list: string[] = [];
+  for (let o = 0; o < out.length; o += w.stride) {
+    const port = (out[o + w.stride - 2]! << 8) | out[o + w.stride - 1]!;
+    list.push(family === 4 ? `${out.subarray(o, o + 4).join(".")}:${port}` : `[::${out[o + 15]}]:${port}`);
+  }
+  return list;
+}
+
+describe("TrackerRules: numwant", () => {
+  test("absent -> numwant-default; above numwant-max -> numwant-max; zero -> none", () => {
+    const { announce } = setup(["--numwant-default", "3", "--numwant-max", "5"]);
+    for (let p = 1; p <= 10; p++) announce({ peer: p });
+    expect(announce({ peer: 11 }).peers4.count).toBe(3);
+    expect(announce({ peer: 11, numwant: 100 }).peers4.count).toBe(5);
+    expect(announce({ peer: 11, numwant: 4 }).peers4.count).toBe(4);
+    expect(announce({ peer: 11, numwant: 0 }).peers4.count).toBe(0);
+  });
+});
+
+describe("TrackerRules: events and counts", () => {
+  test("left = 0 is a seeder; a seeder that starts leeching again is counted as a leecher", () => {
+    const { announce } = setup();
+    announce({ peer: 1, seeder: true, event: EVENT_STARTED });
+    const r = announce({ peer: 2 });
+    expect([r.complete, r.incomplete]).toEqual([1, 1]);
+    expect([announce({ peer: 1, seeder: false }).complete, r.incomplete]).toEqual([0, 2]);
+  });
+
+  test("completed counts one download per peer; paused is a regular announce", () => {
+    const { announce } = setup();
+    announce({ peer: 1, seeder: true, event: EVENT_COMPLETED });
+    announce({ peer: 1, seeder: true, event: EVENT_COMPLETED });
+    expect(announce({ peer: 2, seeder: true, event: EVENT_PAUSED }).downloaded).toBe(1);
+    expect(announce({ peer: 2, seeder: true, event: EVENT_COMPLETED }).downloaded).toBe(2);
+  });
+
+  test("stopped removes the peer and gives no peers back; stopping an unknown torrent creates nothing", () => {
+    const { rules, announce } = setup();
+    announce({ peer: 1 });
+    announce({ peer: 2 });
+    const r = announce({ peer: 1, event: EVENT_STOPPED });
+    expect(r.refusal).toBeNull();
+    expect(r.peers4.count).toBe(0);
+    expect([r.complete, r.incomplete]).toEqual([0, 1]);
+    announce({ torrent: 9, peer: 1, event: EVENT_STOPPED });
+    expect(rules.store.torrentCount).toBe(1);
+  });
+
+  test("a peer never gets itself back, whatever it asks", () => {
+    const { announce } = setup();
+    for (let p = 1; p <= 4; p++) announce({ peer: p });
+    for (let k = 0; k < 50; k++) {
+      const got = listed(announce({ peer: 3, numwant: 200 }), 4);
+      expect(got.sort()).toEqual(["10.0.0.1:6881", "10.0.0.2:6881", "10.0.0.4:6881"]);
+    }
+  });
+
+  test("one family per answer unless the protocol carries both", () => {
+    const { announce } = setup();
+    announce({ peer: 1, family: 4 });
+    announce({ peer: 2, family: 6 });
+    const udpLike = announce({ peer: 3, family: 4 });
+    expect(listed(udpLike, 4)).toEqual(["10.0.0.1:6881"]);
+    expect(udpLike.peers6.count).toBe(0);
+    const httpLike = announce({ peer: 3, family: 4, both: true });
+    expect(listed(httpLike, 6)).toEqual(["[::2]:6881"]);
+  });
+
+  test("the interval is the current one, and min interval equals it", () => {
+    const { rules, announce } = setup(["--interval", "300"]);
+    expect([announce({ peer: 1 }).interval, announce({ peer: 1 }).minInterval]).toEqual([300, 300]);
+    rules.interval = 420; // the load rule moved it
+    expect([announce({ peer: 1 }).interval, announce({ peer: 1 }).minInterval]).toEqual([420, 420]);
+  });
+});
+
+describe("TrackerRules: capacity", () => {
+  test("a new torrent past max-torrents is refused with retry in = interval, and counted", () => {
+    const { rules, announce } = setup(["--max-torrents", "1", "--interval", "300"]);
+    expect(announce({ torrent: 1, peer: 1 }).refusal).toBeNull();
+    const r = announce({ torrent: 2, peer: 1 });
+    expect(r.refusal).toBe(REFUSED_TOO_MANY_TORRENTS);
+    expect(r.retryIn).toBe(300);
+    expect(rules.counters[C.refusedTorrentCapacity]).toBe(1);
+    expect(rules.store.torrentCount).toBe(1);
+  });
+
+  test("a new peer past max-peers is refused; known peers still announce; nothing is created", () => {
+    const { rules, announce } = setup(["--max-peers", "2"]);
+    announce({ peer: 1 });
+    announce({ peer: 2 });
+    expect(announce({ peer: 3 }).refusal).toBe(REFUSED_TOO_MANY_PEERS);
+    expect(announce({ torrent: 2, peer: 3 }).refusal).toBe(REFUSED_TOO_MANY_PEERS);
+    expect(rules.store.torrentCount).toBe(1); // regression: the refused announce made torrent 2
+    expect(announce({ peer: 1 }).refusal).toBeNull();
+    expect(rules.counters[C.refusedPeerCapacity]).toBe(2);
+  });
+});
+
+describe("TrackerRules: peer ids", () => {
+  test("kept from the first request that will show them, with one notice", () => {
+    const { rules, announce, lines } = setup();
+    announce({ peer: 1 });
+    expect(rules.store.peerIdState()).toBe("unused");
+    announce({ peer: 2, wantsPeerIds: true });
+    expect(rules.store.peerIdState()).toBe("kept");
+    announce({ peer: 2, wantsPeerIds: true });
+    expect(lines.filter((l) => l.startsWith("peer ids:"))).toHaveLength(1);
+  });
+
+  // Regression: peers that announced before ids were kept were listed in dictionaries without
+  // `peer id`. The result now says whether every chosen id is known, so the adapter can fall
+  // back to the compact form.
+  test("peerIdsKnown only when every chosen peer's id is known", () => {
+    const { announce } = setup();
+    announce({ peer: 1 });
+    expect(announce({ peer: 2, wantsPeerIds: true }).peerIdsKnown).toBe(false); // 1's id not known yet
+    announce({ peer: 1 }); // re-announces: its id is kept now
+    const r = announce({ peer: 2, wantsPeerIds: true });
+    expect(r.peerIdsKnown).toBe(true);
+    const w = r.peers4;
+    const id = w.ids.subarray(w.slot(0) * 20, w.slot(0) * 20 + 20);
+    expect(Array.from(id)).toEqual(Array(20).fill(1));
+  });
+
+  test("--no-peer-ids: never kept, so never known", () => {
+    const { rules, announce } = setup(["--no-peer-ids"]);
+    announce({ peer: 1 });
+    announce({ peer: 1, wantsPeerIds: true });
+    expect(announce({ peer: 2, wantsPeerIds: true }).peerIdsKnown).toBe(false);
+    expect(rules.store.peerIdState()).toBe("off");
+  });
+});
+
+describe("TrackerRules: scrape", () => {
+  test("counts in request order, zeros for unknown torrents", () => {
+    const { announce, scrape } = setup();
+    announce({ torrent: 1, peer: 1, seeder: true, event: EVENT_COMPLETED });
+    announce({ torrent: 1, peer: 2 });
+    const r = scrape(5, 1);
+    expect(r.refusal).toBeNull();
+    expect(r.count).toBe(2);
+    expect([r.complete[0], r.downloaded[0], r.incomplete[0]]).toEqual([0, 0, 0]);
+    expect([r.complete[1], r.downloaded[1], r.incomplete[1]]).toEqual([1, 1, 1]);
+  });
+
+  test("more hashes than scrape-max-hashes are refused, for every protocol", () => {
+    const { rules, scrape } = setup(["--scrape-max-hashes", "2"]);
+    expect(scrape(1, 2).refusal).toBeNull();
+    expect(scrape(1, 2, 3).refusal).toBe("too many info_hash values in one scrape (at most 2)");
+    expect(rules.counters[C.refusedScrapeHashes]).toBe(1);
+  });
+
+  test("no hash at all asks for a full scrape: refused unless --full-scrape", () => {
+    const off = setup();
+    expect(off.scrape().refusal).toBe(REFUSED_FULL_SCRAPE);
+    expect(off.rules.counters[C.refusedFullScrape]).toBe(1);
+    const on = setup(["--full-scrape"]);
+    const r = on.scrape();
+    expect(r.refusal).toBeNull();
+    expect(r.full).toBe(true);
+  });
+});
