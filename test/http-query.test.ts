@@ -58,13 +58,6 @@ function expectError(query: string, mentions: string): void {
   expect(err!).toContain(mentions);
 }
 
-/** 32-bit FNV-1a, the documented `key` mapping. */
-function fnv1a(b: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (const x of b) h = Math.imul(h ^ x, 0x01000193);
-  return h >>> 0;
-}
-
 // ---------------------------------------------------------------------------------------------
 
 describe("parseAnnounceQuery: success", () => {
@@ -85,7 +78,6 @@ describe("parseAnnounceQuery: success", () => {
     expect(q.compact).toBe(true);
     expect(q.noPeerId).toBe(false);
     expect(q.numwant).toBe(80);
-    expect(q.key).toBe(fnv1a(new Uint8Array(Buffer.from("1A2B3C4D"))));
   });
 
   test("only the required parameters: documented defaults", () => {
@@ -99,7 +91,6 @@ describe("parseAnnounceQuery: success", () => {
     expect(q.compact).toBe(true);
     expect(q.noPeerId).toBe(false);
     expect(q.numwant).toBe(-1);
-    expect(q.key).toBe(-1);
   });
 
   test("parameters in any order; unknown ones (even malformed) ignored", () => {
@@ -453,35 +444,8 @@ describe("parseAnnounceQuery: event, compact, no_peer_id, key", () => {
     expect(announce(`${BASE}&no_peer_id=%1`).err).toBe("invalid no_peer_id: malformed percent-escape");
   });
 
-  test("key: FNV-1a of the decoded bytes; empty means absent", () => {
-    const cases: [string, number][] = [
-      ["1A2B3C4D", fnv1a(new Uint8Array(Buffer.from("1A2B3C4D")))],
-      ["%31A2B3C4D", fnv1a(new Uint8Array(Buffer.from("1A2B3C4D")))], // same bytes, same key
-      ["x7Yq9zPk", fnv1a(new Uint8Array(Buffer.from("x7Yq9zPk")))],
-      ["%00%ff", fnv1a(bytes(0, 255))],
-      ["", -1],
-    ];
-    for (const [value, key] of cases) {
-      const { err, q } = announce(`${BASE}&key=${value}`);
-      expect(err).toBeNull();
-      expect(q.key).toBe(key);
-    }
-    expect(announce(`${BASE}&key`).q.key).toBe(-1);
-    expect(announce(`${BASE}&key=%g0`).err).toBe("invalid key: malformed percent-escape");
-    expectError(`${BASE}&key=\u0100`, "invalid key");
-  });
-
-  test("property: key is a u32 and equal byte strings give equal keys", () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ minLength: 1, maxLength: 40 }), (k) => {
-        const a = announce(`${BASE}&key=${pct(k, "lower")}`).q.key;
-        const b = announce(`${BASE}&key=${pct(k, "mixed")}`).q.key;
-        expect(a).toBe(b);
-        expect(a).toBe(fnv1a(k));
-        expect(Number.isInteger(a) && a >= 0 && a <= 0xffffffff).toBe(true);
-      }),
-      { numRuns: 500 },
-    );
+  test("key is not read: any value, even a malformed one, is ignored like other unknown parameters", () => {
+    for (const value of ["1A2B3C4D", "%g0", "\u0100", ""]) expect(announce(`${BASE}&key=${value}`).err).toBeNull();
   });
 });
 

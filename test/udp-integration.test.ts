@@ -247,7 +247,7 @@ describe("UDP tracker", () => {
     });
   });
 
-  // Regression (DESIGN.md, Bun facts): Bun sets IP_RECVERR on UDP sockets, so a reply to a client
+  // Regression (README, "UDP (BEP 15) and IPv6"): Bun sets IP_RECVERR on UDP sockets, so a reply to a client
   // that has closed its port comes back as ICMP "port unreachable". Without an `error` handler the
   // process exits; without guarded sends the NEXT healthy client's datagram is lost.
   test("ICMP port unreachable from departed clients does not stop answers to healthy ones", async () => {

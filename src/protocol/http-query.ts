@@ -59,13 +59,6 @@ export class AnnounceQuery {
   noPeerId = false;
   /** -1 when absent (or negative, as opentracker does); else 0..NUMWANT_CLAMP. */
   numwant = -1;
-  /**
-   * BEP 7 `key`, -1 when absent or empty. Clients send it as hex (libtorrent, uTorrent) or as
-   * arbitrary characters (Transmission), so it is not parsed: it is the 32-bit FNV-1a hash of
-   * the decoded bytes, 0 .. 2^32-1. It is only ever compared for equality with the key a peer
-   * announced before; guessing a colliding key is no easier than guessing the key itself.
-   */
-  key = -1;
 
   reset(): void {
     this.hasPeerId = false;
@@ -78,7 +71,6 @@ export class AnnounceQuery {
     this.compact = true;
     this.noPeerId = false;
     this.numwant = -1;
-    this.key = -1;
   }
 }
 
@@ -140,8 +132,6 @@ const ERR_COMPACT_ESCAPE = badEscape("compact");
 const ERR_NO_PEER_ID_ESCAPE = badEscape("no_peer_id");
 const ERR_NUMWANT = invalid("numwant", "it must be a decimal number");
 const ERR_NUMWANT_ESCAPE = badEscape("numwant");
-const ERR_KEY_ESCAPE = badEscape("key");
-const ERR_KEY = invalid("key", "characters above U+00FF must be percent-encoded");
 
 // ---------------------------------------------------------------------------------------------
 // Byte reader. `pos` is module state so that readByte needs no object; every parse is
@@ -259,21 +249,6 @@ function smallIs(n: number, word: string): boolean {
   return true;
 }
 
-/** 32-bit FNV-1a of the decoded value, or END if empty, or BAD_ESCAPE / BAD_CHAR. */
-function hashKey(url: string, start: number, end: number): number {
-  pos = start;
-  let h = 0x811c9dc5;
-  let n = 0;
-  for (;;) {
-    const b = readByte(url, end);
-    if (b === END) break;
-    if (b < 0) return b;
-    h = Math.imul(h ^ b, 0x01000193);
-    n++;
-  }
-  return n === 0 ? END : h >>> 0;
-}
-
 /** Where the last scanSegment found its segment's end and first '=' (-1: none). Reused: no allocation. */
 const seg = { end: 0, eq: -1 };
 
@@ -300,8 +275,9 @@ function scanSegment(url: string, i: number, len: number): number {
  * message for a bencoded `failure reason`. Never throws.
  *
  * Required: info_hash, peer_id (20 bytes each), port (1..65535). Optional: uploaded,
- * downloaded, left (0..2^64-1, default 0), event, compact (0|1), no_peer_id, numwant, key.
- * Everything else (ip, trackerid, supportcrypto, corrupt, ...) is ignored.
+ * downloaded, left (0..2^64-1, default 0), event, compact (0|1), no_peer_id, numwant.
+ * Everything else (ip, key, trackerid, supportcrypto, corrupt, ...) is ignored: a peer is its
+ * address and port here, so BEP 7's `key` has nothing to identify.
  */
 export function parseAnnounceQuery(url: string, queryStart: number, q: AnnounceQuery): string | null {
   q.reset();
@@ -319,14 +295,6 @@ export function parseAnnounceQuery(url: string, queryStart: number, q: AnnounceQ
     const vs = eq < 0 ? segEnd : eq + 1;
 
     switch (nameLen) {
-      case 3:
-        if (url.startsWith("key", segStart)) {
-          const h = hashKey(url, vs, segEnd);
-          if (h === BAD_ESCAPE) return ERR_KEY_ESCAPE;
-          if (h === BAD_CHAR) return ERR_KEY;
-          q.key = h; // END (-1) = absent
-        }
-        break;
       case 4:
         if (url.startsWith("port", segStart)) {
           const r = parseDecimal(url, vs, segEnd);

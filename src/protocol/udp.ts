@@ -55,14 +55,6 @@ export const ERROR_RESPONSE_HEADER_SIZE = 8;
  */
 export const MAX_SCRAPE_HASHES = Math.floor((65_507 - 16) / 20);
 
-/** BEP 41 option types. */
-const OPTION_END = 0x0;
-const OPTION_NOP = 0x1;
-const OPTION_URL_DATA = 0x2;
-
-/** Default capacity of `UdpRequest.urlData`: one Ethernet MTU of URL data is plenty. */
-export const URL_DATA_CAPACITY = 1500;
-
 const TWO_POW_32 = 4294967296;
 
 /**
@@ -91,15 +83,10 @@ export class UdpRequest {
   leftIsZero = false;
   uploaded = 0;
   event: AnnounceEvent = EVENT_NONE;
-  /** u32 */
-  key = 0;
   /** -1 = the tracker's default (BEP 15 sends -1; any value >= 2^31 is taken as -1). */
   numWant = -1;
   /** u16; 0 is passed through, the server decides. */
   port = 0;
-  /** BEP 41 URLData payloads (option 0x2), concatenated in order. */
-  urlData: Uint8Array;
-  urlDataLength = 0;
 
   // ---- scrape ----
   /** Offset of the first 20-byte info_hash in the packet buffer. */
@@ -109,10 +96,6 @@ export class UdpRequest {
 
   /** Set when parseUdpRequest returns PARSE_ERROR (a constant string: no allocation). */
   error = "";
-
-  constructor(urlDataCapacity: number = URL_DATA_CAPACITY) {
-    this.urlData = new Uint8Array(urlDataCapacity);
-  }
 }
 
 /**
@@ -164,10 +147,12 @@ export function parseUdpRequest(buf: Buffer, len: number, req: UdpRequest, maxSc
  *   72  u64  uploaded
  *   80  u32  event        0 none, 1 completed, 2 started, 3 stopped
  *   84  u32  IP address   ignored: the source address of the packet is used
- *   88  u32  key
+ *   88  u32  key          not read: a peer is its address and port here, and clients send
+ *                         a new random key per announce (aria2) or none that means anything
  *   92  i32  num_want     -1 = default
  *   96  u16  port
- *   98  ...  BEP 41 options
+ *   98  ...  BEP 41 options (URL data): allowed and not read. Real clients send 100-byte
+ *            announces with two trailing zero bytes, and 109-byte ones with "/announce".
  */
 function parseAnnounce(buf: Buffer, len: number, req: UdpRequest): number {
   if (len < ANNOUNCE_REQUEST_SIZE) return PARSE_DROP;
@@ -179,12 +164,9 @@ function parseAnnounce(buf: Buffer, len: number, req: UdpRequest): number {
   req.left = leftHi * TWO_POW_32 + leftLo;
   req.leftIsZero = (leftHi | leftLo) === 0;
   req.uploaded = buf.readUInt32BE(72) * TWO_POW_32 + buf.readUInt32BE(76);
-  req.key = buf.readUInt32BE(88);
   const numWant = buf.readInt32BE(92);
   req.numWant = numWant < 0 ? -1 : numWant;
   req.port = buf.readUInt16BE(96);
-  req.urlDataLength = 0;
-  parseOptions(buf, len, req);
 
   switch (buf.readUInt32BE(80)) {
     case 0: req.event = EVENT_NONE; break;
@@ -197,38 +179,6 @@ function parseAnnounce(buf: Buffer, len: number, req: UdpRequest): number {
       return PARSE_ERROR;
   }
   return PARSE_OK;
-}
-
-/**
- * BEP 41 options, from byte 98 to the end of the packet:
- *   0x0  EndOfOptions   1 byte; stop
- *   0x1  NOP            1 byte
- *   0x2  URLData        1 byte type, 1 byte length n, n bytes: a piece of the announce URL's
- *                       path and query; successive pieces are concatenated
- * Parsing stops quietly at an unknown type, a truncated option, or when `urlData` is full:
- * a packet is never rejected for carrying options (real clients send 100-byte announces with
- * two trailing zero bytes, and 109-byte ones).
- */
-function parseOptions(buf: Buffer, len: number, req: UdpRequest): void {
-  const urlData = req.urlData;
-  let p = ANNOUNCE_REQUEST_SIZE;
-  let n = 0;
-  while (p < len) {
-    const type = buf[p]!;
-    if (type === OPTION_NOP) {
-      p++;
-      continue;
-    }
-    if (type !== OPTION_URL_DATA) break; // EndOfOptions, or an option we cannot size
-    if (p + 2 > len) break;
-    const size = buf[p + 1]!;
-    const start = p + 2;
-    const end = start + size;
-    if (end > len || n + size > urlData.length) break;
-    for (let i = start; i < end; i++) urlData[n++] = buf[i]!;
-    p = end;
-  }
-  req.urlDataLength = n;
 }
 
 // ---- answers ----------------------------------------------------------------------------

@@ -1,27 +1,23 @@
 /**
- * A keyed 32-bit hash for the open-addressing indexes of the swarm store.
+ * A keyed 32-bit hash for the open-addressing indexes of the in-memory store (open-index.ts).
  *
  * Security: info_hashes, addresses and ports are chosen by clients, so an attacker who can
  * predict bucket positions could pile thousands of keys into one probe chain (hash flooding).
  * Plain MurmurHash3 with a random seed is not enough: it has seed-independent multicollisions,
  * because the seed only sets the initial state and each block goes through a fixed, invertible
- * transform. Here every 32-bit input word is first XORed with its own secret key word (20
- * random words per process) before the multiply, so an XOR difference the attacker puts into a
- * word passes through the multiply with carries that depend on an unknown value. This is a
+ * transform. Here every 32-bit input word is first XORed with a secret key word before the
+ * multiply (8 random words per process: words 0-4 for the up to 5 data words of a key, 6 for
+ * the tweak, 7 for the initial state), so an XOR difference the attacker puts into a word
+ * passes through the multiply with carries that depend on an unknown value. This is a
  * keyed mixer, not a cryptographic PRF; it costs a few multiplies per word and allocates nothing.
  * The indexes also keep their load factor at or below 1/2, so probe chains stay short.
  *
  * Words are read little-endian from single bytes (there is no alignment guarantee on `off`).
  */
 
-/** Key words; 5 cover a 20-byte info_hash, 5 cover an 18-byte IPv6 record + owner word. */
+/** The process's secret key words (see above); word 5 is unused. */
 const KEY = new Int32Array(8);
 crypto.getRandomValues(KEY);
-
-/** Replace the process key (tests only: makes bucket positions reproducible). */
-export function setHashKeyForTests(words: ArrayLike<number>): void {
-  for (let i = 0; i < KEY.length; i++) KEY[i] = words[i % words.length]! | 0;
-}
 
 function mixWord(h: number, k: number): number {
   k = Math.imul(k, 0xcc9e2d51);
