@@ -18,7 +18,8 @@ import { AnnounceQuery, parseAnnounceQuery, parseScrapeQuery, ScrapeQuery } from
 import { readRequestTarget, RequestTarget } from "../protocol/http-target.ts";
 import { C } from "../rules/counters.ts";
 import { AnnounceRequest, ScrapeRequest } from "../rules/requests.ts";
-import { AnnounceResult, ScrapeResult, type PeerWindow } from "../rules/results.ts";
+import { AnnounceResult, ScrapeResult } from "../rules/results.ts";
+import type { PeerWindow } from "../store/peer-window.ts";
 import { REFUSED_FULL_SCRAPE, type TrackerRules } from "../rules/tracker-rules.ts";
 
 // Pre-encoded keys of the compact=0 peer dicts (ip < peer id < port).

@@ -7,8 +7,9 @@
  * peer, and choose up to numwant other peers at random. One call per announce is also what a
  * remote store needs (one round trip: see "An asynchronous store" below).
  *
- * Results go into caller-owned objects (AnnounceResult, ScrapeResult in src/rules/results.ts),
- * reused from request to request: the in-memory store fills them without allocating. Peers are
+ * Results go into caller-owned objects (AnnounceCounts and ScrapeCounts below, which the rules'
+ * AnnounceResult and ScrapeResult extend), reused from request to request: the in-memory store
+ * fills them without allocating. Peers are
  * not copied out: the result's PeerWindow points into the store's own wire-format records, and
  * the adapter copies them straight into its answer buffer.
  *
@@ -29,7 +30,7 @@
  * The adapters already separate "decide" from "encode", so each gains one `await` (HTTP's fetch
  * may return a Promise; UDP queues its reply when the promise settles).
  */
-import type { AnnounceResult, ScrapeResult } from "../rules/results.ts";
+import { PeerWindow } from "./peer-window.ts";
 
 /** What the store did with an announce. */
 export const STORE_OK = 0;
@@ -69,6 +70,41 @@ export class StoreAnnounce {
   now = 0;
 }
 
+/** The store's part of an announce answer: the torrent's counts and the chosen peers. */
+export class AnnounceCounts {
+  /** Seeders and leechers of the torrent after this announce; downloads counted. */
+  complete = 0;
+  incomplete = 0;
+  downloaded = 0;
+  /** The chosen peers of each family (the announcer's own family only, unless both asked). */
+  readonly peers4 = new PeerWindow(4);
+  readonly peers6 = new PeerWindow(6);
+
+  /** The window of `family`. */
+  peers(family: 4 | 6): PeerWindow {
+    return family === 4 ? this.peers4 : this.peers6;
+  }
+
+  clearCounts(): void {
+    this.complete = this.incomplete = this.downloaded = 0;
+    this.peers4.clear();
+    this.peers6.clear();
+  }
+}
+
+/** The store's part of a scrape answer: counts per asked torrent, in the order asked. */
+export class ScrapeCounts {
+  readonly complete: Float64Array;
+  readonly downloaded: Float64Array;
+  readonly incomplete: Float64Array;
+
+  constructor(capacity: number) {
+    this.complete = new Float64Array(capacity);
+    this.downloaded = new Float64Array(capacity);
+    this.incomplete = new Float64Array(capacity);
+  }
+}
+
 /** The result of the last complete sweep cycle, for the terminal line and /stats. */
 export interface SweepReport {
   removedPeers: number;
@@ -106,12 +142,12 @@ export type TorrentVisitor = (
 
 export interface SwarmStore {
   /** Record an announce and fill `res` (counts, peers). See StoreAnnounce for the request. */
-  announce(a: StoreAnnounce, res: AnnounceResult): StoreStatus;
+  announce(a: StoreAnnounce, res: AnnounceCounts): StoreStatus;
   /**
    * Counts of `count` torrents whose hashes lie contiguously at hashes[off ..]: fills
    * res.complete/downloaded/incomplete[0 .. count) (zeros for a torrent it does not know).
    */
-  scrape(hashes: Uint8Array, off: number, count: number, res: ScrapeResult): void;
+  scrape(hashes: Uint8Array, off: number, count: number, res: ScrapeCounts): void;
   /** Housekeeping, called about once a second: forget peers that went quiet, empty torrents. */
   sweepStep(now: number): void;
   /** The last complete sweep cycle. */

@@ -45,6 +45,10 @@ const COUNTER_METRICS: Partial<Record<CounterName, { name: string; labels: strin
   udpDropped: { name: "tracker_udp_dropped_total", labels: "", help: "UDP datagrams dropped without an answer (junk)." },
   udpSendErrors: { name: "tracker_udp_send_errors_total", labels: "", help: "UDP answers that could not be sent." },
   udpIcmpErrors: { name: "tracker_udp_icmp_errors_total", labels: "", help: "ICMP errors (e.g. port unreachable) reported on the UDP socket." },
+  refusedTorrentCapacity: { name: "tracker_refusals_total", labels: 'reason="torrent_capacity"', help: "Requests refused by the tracker's rules, every protocol together, by reason." },
+  refusedPeerCapacity: { name: "tracker_refusals_total", labels: 'reason="peer_capacity"', help: "" },
+  refusedScrapeHashes: { name: "tracker_refusals_total", labels: 'reason="scrape_hashes"', help: "" },
+  refusedFullScrape: { name: "tracker_refusals_total", labels: 'reason="full_scrape_off"', help: "" },
 };
 
 /** httpFooBar -> http_foo_bar. */

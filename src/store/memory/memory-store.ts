@@ -24,9 +24,8 @@
  * The window starts at a random offset and wraps at most once; it is handed to the caller as a
  * PeerWindow over the arena's records, which the adapter copies with one or two native copies.
  */
-import type { AnnounceResult, ScrapeResult } from "../../rules/results.ts";
 import {
-  STORE_FULL_PEERS, STORE_FULL_TORRENTS, STORE_OK,
+  type AnnounceCounts, type ScrapeCounts, STORE_FULL_PEERS, STORE_FULL_TORRENTS, STORE_OK,
   type PeerIdState, type StoreAnnounce, type StoreFigures, type StoreStatus, type SweepReport, type SwarmStore,
   type TorrentVisitor,
 } from "../store.ts";
@@ -290,7 +289,7 @@ export class MemoryStore implements SwarmStore {
 
   // ---- announce -----------------------------------------------------------------------------
 
-  announce(a: StoreAnnounce, res: AnnounceResult): StoreStatus {
+  announce(a: StoreAnnounce, res: AnnounceCounts): StoreStatus {
     const family = a.family;
     if (family === 6 && !this.has6) this.enable6();
     const runs = family === 4 ? this.runs4 : this.runs6;
@@ -370,7 +369,7 @@ export class MemoryStore implements SwarmStore {
     return STORE_OK;
   }
 
-  private writeCounts(t: number, res: AnnounceResult): void {
+  private writeCounts(t: number, res: AnnounceCounts): void {
     const s = this.seeders[t]!;
     res.complete = s;
     res.incomplete = this.peersOf(t) - s;
@@ -467,7 +466,7 @@ export class MemoryStore implements SwarmStore {
 
   // ---- scrape ---------------------------------------------------------------------------------
 
-  scrape(hashes: Uint8Array, off: number, count: number, res: ScrapeResult): void {
+  scrape(hashes: Uint8Array, off: number, count: number, res: ScrapeCounts): void {
     for (let i = 0; i < count; i++) {
       const t = this.findTorrent(hashes, off + i * INFO_HASH_LENGTH);
       if (t < 0) {
