@@ -11,20 +11,8 @@
  */
 import { readFileSync } from "node:fs";
 import { configToToml, usageText } from "./docs.ts";
-import {
-  allowedText,
-  CONFIG_ENV,
-  DEFAULT_CONFIG,
-  envName,
-  flagName,
-  KEYS,
-  POSITIONALS,
-  quote,
-  spec,
-  tomlKey,
-  type Config,
-  type Key,
-} from "./settings.ts";
+import { allowedText, CONFIG_ENV, DEFAULT_CONFIG, envName, flagName, KEYS, POSITIONALS, quote, spec, tomlKey } from "./settings.ts";
+import type { Config, Key } from "./settings.ts";
 
 export type { Config } from "./settings.ts";
 export { configToToml, DEFAULT_CONFIG, usageText };

@@ -3,22 +3,8 @@
  * TOML of --print-config, and the settings table in README.md (written there by
  * scripts/settings-doc.ts; test/settings-doc.test.ts keeps the two equal).
  */
-import {
-  allowedText,
-  CONFIG_ENV,
-  DEFAULT_CONFIG,
-  envName,
-  flagName,
-  fmtNumber,
-  KEYS,
-  POSITIONALS,
-  PROGRAM,
-  quote,
-  spec,
-  tomlKey,
-  type Config,
-  type Key,
-} from "./settings.ts";
+import { allowedText, CONFIG_ENV, DEFAULT_CONFIG, envName, flagName, fmtNumber, KEYS, POSITIONALS, PROGRAM, quote, spec, tomlKey } from "./settings.ts";
+import type { Config, Key } from "./settings.ts";
 
 /** The default as --help and the TOML comments show it: a machine-dependent one with this machine's value. */
 function defaultText(key: Key): string {

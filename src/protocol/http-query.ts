@@ -249,14 +249,26 @@ function smallIs(n: number, word: string): boolean {
   return true;
 }
 
-/** Where the last scanSegment found its segment's end and first '=' (-1: none). Reused: no allocation. */
-const seg = { end: 0, eq: -1 };
+/**
+ * A u64 counter (uploaded, downloaded, left): null with the value in decValue / decIsZero, or
+ * the parameter's error message.
+ */
+function parseCounter(url: string, start: number, end: number, errEscape: string, errBad: string): string | null {
+  const r = parseDecimal(url, start, end);
+  if (r === DEC_BAD_ESCAPE) return errEscape;
+  return r === DEC_OK ? null : errBad;
+}
 
 /**
- * Scan one `name[=value]` segment of a query starting at url[i]: sets seg.end (the '&' or the
- * end of the string) and seg.eq, and returns where the next segment starts.
+ * Where the last scanSegment found its `name[=value]` segment: the name is
+ * url[start .. nameEnd), the value url[valueStart .. end) (empty without '='), and `end` is the
+ * '&' or the end of the string. One reused object: no allocation.
  */
+const seg = { start: 0, nameEnd: 0, valueStart: 0, end: 0 };
+
+/** Scan the segment starting at url[i] into `seg`; returns where the next segment starts. */
 function scanSegment(url: string, i: number, len: number): number {
+  seg.start = i;
   let eq = -1;
   while (i < len) {
     const c = url.charCodeAt(i);
@@ -265,7 +277,8 @@ function scanSegment(url: string, i: number, len: number): number {
     i++;
   }
   seg.end = i;
-  seg.eq = eq;
+  seg.nameEnd = eq < 0 ? i : eq;
+  seg.valueStart = eq < 0 ? i : eq + 1;
   return i + 1;
 }
 
@@ -286,13 +299,11 @@ export function parseAnnounceQuery(url: string, queryStart: number, q: AnnounceQ
   const len = url.length;
   let i = queryStart >= 0 ? queryStart : len;
   while (i < len) {
-    // One `name[=value]` segment: url[segStart..segEnd).
-    const segStart = i;
     i = scanSegment(url, i, len);
+    const segStart = seg.start;
     const segEnd = seg.end;
-    const eq = seg.eq;
-    const nameLen = (eq < 0 ? segEnd : eq) - segStart;
-    const vs = eq < 0 ? segEnd : eq + 1;
+    const vs = seg.valueStart;
+    const nameLen = seg.nameEnd - segStart;
 
     switch (nameLen) {
       case 4:
@@ -303,9 +314,8 @@ export function parseAnnounceQuery(url: string, queryStart: number, q: AnnounceQ
           q.port = decValue;
           seenPort = true;
         } else if (url.startsWith("left", segStart)) {
-          const r = parseDecimal(url, vs, segEnd);
-          if (r === DEC_BAD_ESCAPE) return ERR_LEFT_ESCAPE;
-          if (r !== DEC_OK) return ERR_LEFT;
+          const e = parseCounter(url, vs, segEnd, ERR_LEFT_ESCAPE, ERR_LEFT);
+          if (e !== null) return e;
           q.left = decValue;
           q.leftIsZero = decIsZero;
         }
@@ -350,9 +360,8 @@ export function parseAnnounceQuery(url: string, queryStart: number, q: AnnounceQ
         break;
       case 8:
         if (url.startsWith("uploaded", segStart)) {
-          const r = parseDecimal(url, vs, segEnd);
-          if (r === DEC_BAD_ESCAPE) return ERR_UPLOADED_ESCAPE;
-          if (r !== DEC_OK) return ERR_UPLOADED;
+          const e = parseCounter(url, vs, segEnd, ERR_UPLOADED_ESCAPE, ERR_UPLOADED);
+          if (e !== null) return e;
           q.uploaded = decValue;
         }
         break;
@@ -366,9 +375,8 @@ export function parseAnnounceQuery(url: string, queryStart: number, q: AnnounceQ
         break;
       case 10:
         if (url.startsWith("downloaded", segStart)) {
-          const r = parseDecimal(url, vs, segEnd);
-          if (r === DEC_BAD_ESCAPE) return ERR_DOWNLOADED_ESCAPE;
-          if (r !== DEC_OK) return ERR_DOWNLOADED;
+          const e = parseCounter(url, vs, segEnd, ERR_DOWNLOADED_ESCAPE, ERR_DOWNLOADED);
+          if (e !== null) return e;
           q.downloaded = decValue;
         } else if (url.startsWith("no_peer_id", segStart)) {
           const n = decodeInto(url, vs, segEnd, small, 0, small.length);
@@ -416,13 +424,10 @@ export function parseScrapeQuery(url: string, queryStart: number, q: ScrapeQuery
   const len = url.length;
   let i = queryStart >= 0 ? queryStart : len;
   while (i < len) {
-    const segStart = i;
     i = scanSegment(url, i, len);
-    const segEnd = seg.end;
-    const eq = seg.eq;
-    if ((eq < 0 ? segEnd : eq) - segStart !== 9 || !url.startsWith("info_hash", segStart)) continue;
+    if (seg.nameEnd - seg.start !== 9 || !url.startsWith("info_hash", seg.start)) continue;
 
-    const n = decodeInto(url, eq < 0 ? segEnd : eq + 1, segEnd, scrapeScratch, 0, 20);
+    const n = decodeInto(url, seg.valueStart, seg.end, scrapeScratch, 0, 20);
     if (n === BAD_ESCAPE) return ERR_INFO_HASH_ESCAPE;
     if (n !== 20) return ERR_INFO_HASH;
 

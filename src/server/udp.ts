@@ -54,6 +54,19 @@ export async function startUdpServer(rules: TrackerRules, hostname: string, port
     replies.queue(len, rport, address);
   }
 
+  /** A BEP 15 error packet, never longer than the request (`requestLength`) it answers. */
+  function queueError(out: Buffer, tid: number, message: string, requestLength: number, rport: number, address: string): void {
+    counters[C.udpErrorsSent]!++;
+    queue(writeErrorResponse(out, tid, message, requestLength), rport, address);
+  }
+
+  /** Whether the rules refused (then the refusal is queued as an error packet). */
+  function refused(refusal: string | null, out: Buffer, tid: number, requestLength: number, rport: number, address: string): boolean {
+    if (refusal === null) return false;
+    queueError(out, tid, refusal, requestLength, rport, address);
+    return true;
+  }
+
   function onPacket(buf: Buffer, rport: number, address: string): void {
     const len = buf.length;
     counters[C.udpPacketsIn]!++;
@@ -82,13 +95,11 @@ export async function startUdpServer(rules: TrackerRules, hostname: string, port
     }
     if (!ids.check(rec, 0, addrLen, packet.connIdHi, packet.connIdLo, now)) {
       counters[C.udpBadConnectionId]!++;
-      counters[C.udpErrorsSent]!++;
-      queue(writeErrorResponse(out, tid, "bad or expired connection id: connect again", len), rport, address);
+      queueError(out, tid, "bad or expired connection id: connect again", len, rport, address);
       return;
     }
     if (status === PARSE_ERROR) {
-      counters[C.udpErrorsSent]!++;
-      queue(writeErrorResponse(out, tid, packet.error, len), rport, address);
+      queueError(out, tid, packet.error, len, rport, address);
       return;
     }
     if (packet.action === ACTION_ANNOUNCE) {
@@ -106,11 +117,7 @@ export async function startUdpServer(rules: TrackerRules, hostname: string, port
       r.numwant = packet.numWant;
       const res = announceRes;
       rules.announce(r, res);
-      if (res.refusal !== null) {
-        counters[C.udpErrorsSent]!++;
-        queue(writeErrorResponse(out, tid, res.refusal, len), rport, address);
-        return;
-      }
+      if (refused(res.refusal, out, tid, len, rport, address)) return;
       // A BEP 15 answer carries the announcer's family only.
       writeAnnounceHeader(out, tid, res.interval, res.incomplete, res.complete);
       queue(res.peers(family).writeCompact(out, 20), rport, address);
@@ -123,11 +130,7 @@ export async function startUdpServer(rules: TrackerRules, hostname: string, port
     scrapeReq.count = packet.scrapeCount;
     const res = scrapeRes;
     rules.scrape(scrapeReq, res);
-    if (res.refusal !== null) {
-      counters[C.udpErrorsSent]!++;
-      queue(writeErrorResponse(out, tid, res.refusal, len), rport, address);
-      return;
-    }
+    if (refused(res.refusal, out, tid, len, rport, address)) return;
     let o = writeScrapeHeader(out, tid);
     for (let i = 0; i < res.count; i++) o = writeScrapeEntry(out, o, res.complete[i]!, res.downloaded[i]!, res.incomplete[i]!);
     queue(o, rport, address);

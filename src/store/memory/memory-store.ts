@@ -29,7 +29,7 @@ import {
   type PeerIdState, type StoreAnnounce, type StoreFigures, type StoreStatus, type SweepReport, type SwarmStore,
   type TorrentVisitor,
 } from "../store.ts";
-import { growableBuffer, growBuffer, growsInPlace, nextCapacity } from "./growable.ts";
+import { growBuffer, growsInPlace, nextCapacity } from "./growable.ts";
 import { keyedHash } from "./keyed-hash.ts";
 import { OpenIndex } from "./open-index.ts";
 import { FLAG_COUNTED, FLAG_SEEDER, INDEX_MIN_CLASS, MAX_CLASS, NO_OWNER, PeerArena, SEEN_TICKS } from "./peer-arena.ts";
@@ -61,11 +61,13 @@ function copyBytes(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: num
 }
 
 /**
- * A per-torrent column's backing store, grown to `cap` elements of `width` bytes: in place
- * where the reservation allows (growable.ts), else copied. New elements are zero.
+ * A per-torrent column's backing store, grown to `cap` elements: in place where its reservation
+ * allows (growable.ts), else copied (the first time: from the empty initial view into a buffer
+ * that reserves `reserve` elements). New elements are zero.
  */
-function growColumn(buf: ArrayBuffer | undefined, cap: number, reserve: number, width: number): ArrayBuffer {
-  return buf === undefined ? growableBuffer(cap * width, reserve * width) : growBuffer(buf, cap * width, reserve * width);
+function growColumn(view: Uint8Array | Uint16Array | Uint32Array, cap: number, reserve: number): ArrayBuffer {
+  const width = view.BYTES_PER_ELEMENT;
+  return growBuffer(view.buffer as ArrayBuffer, cap * width, reserve * width);
 }
 
 /** One address family's side of the store: its arena, and each torrent's run in it. */
@@ -74,9 +76,6 @@ class FamilyRuns {
   off = new Uint32Array(0);
   len = new Uint32Array(0);
   cls = new Uint8Array(0);
-  private offBuf: ArrayBuffer | undefined;
-  private lenBuf: ArrayBuffer | undefined;
-  private clsBuf: ArrayBuffer | undefined;
 
   constructor(stride: number, reservePeers: number) {
     this.arena = new PeerArena(stride, 1024, reservePeers);
@@ -84,12 +83,10 @@ class FamilyRuns {
 
   /** Grow the run columns from `old` to `cap` torrents; the new ids have no run. */
   grow(old: number, cap: number, reserve: number): void {
-    this.offBuf = growColumn(this.offBuf, cap, reserve, 4);
-    this.lenBuf = growColumn(this.lenBuf, cap, reserve, 4);
-    this.clsBuf = growColumn(this.clsBuf, cap, reserve, 1);
-    this.off = new Uint32Array(this.offBuf);
-    this.len = new Uint32Array(this.lenBuf);
-    this.cls = new Uint8Array(this.clsBuf);
+    // Views made without a length follow an in-place resize; a copied buffer needs new ones.
+    this.off = new Uint32Array(growColumn(this.off, cap, reserve));
+    this.len = new Uint32Array(growColumn(this.len, cap, reserve));
+    this.cls = new Uint8Array(growColumn(this.cls, cap, reserve));
     this.cls.fill(NO_RUN, old, cap);
   }
 
@@ -136,10 +133,6 @@ export class MemoryStore implements SwarmStore {
   private seeders = new Uint32Array(0);
   private downloaded = new Uint32Array(0);
   private active = new Uint16Array(0);
-  private hashBuf: ArrayBuffer | undefined;
-  private seedersBuf: ArrayBuffer | undefined;
-  private downloadedBuf: ArrayBuffer | undefined;
-  private activeBuf: ArrayBuffer | undefined;
   /** Whether an IPv6 peer has ever announced, i.e. whether runs6's columns exist. */
   private has6 = false;
   private freeIds = new Int32Array(256);
@@ -201,17 +194,15 @@ export class MemoryStore implements SwarmStore {
 
   private growTorrents(need: number): void {
     const old = this.tcap;
-    const inPlace = this.hashBuf === undefined || growsInPlace(this.hashBuf, need * INFO_HASH_LENGTH);
+    // The first allocation reserves address space, so it steps like an in-place growth.
+    const inPlace = old === 0 || growsInPlace(this.hash.buffer as ArrayBuffer, need * INFO_HASH_LENGTH);
     const cap = nextCapacity(Math.max(old, 64), need, inPlace);
     const reserve = this.torrentReserve(cap);
-    this.hashBuf = growColumn(this.hashBuf, cap, reserve, INFO_HASH_LENGTH);
-    this.seedersBuf = growColumn(this.seedersBuf, cap, reserve, 4);
-    this.downloadedBuf = growColumn(this.downloadedBuf, cap, reserve, 4);
-    this.activeBuf = growColumn(this.activeBuf, cap, reserve, 2);
-    this.hash = new Uint8Array(this.hashBuf);
-    this.seeders = new Uint32Array(this.seedersBuf);
-    this.downloaded = new Uint32Array(this.downloadedBuf);
-    this.active = new Uint16Array(this.activeBuf);
+    // The hash column holds 20 bytes per torrent: grown as bytes.
+    this.hash = new Uint8Array(growBuffer(this.hash.buffer as ArrayBuffer, cap * INFO_HASH_LENGTH, reserve * INFO_HASH_LENGTH));
+    this.seeders = new Uint32Array(growColumn(this.seeders, cap, reserve));
+    this.downloaded = new Uint32Array(growColumn(this.downloaded, cap, reserve));
+    this.active = new Uint16Array(growColumn(this.active, cap, reserve));
     this.runs4.grow(old, cap, reserve);
     // A torrent id past the old capacity is not in use.
     this.runs4.cls.fill(DEAD, old, cap);
