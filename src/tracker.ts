@@ -3,15 +3,13 @@
  * and UDP adapters on one port; the operator routes ride on the HTTP adapter; two timers run the
  * store's sweep (a slice every second) and the load-driven interval step with its terminal line.
  */
-import { loadavg } from "node:os";
 import type { Config } from "./config/types.ts";
-import { nextInterval } from "./operator/load-interval.ts";
+import { startIntervalStep } from "./operator/interval-step.ts";
+import { createOperatorRoutes } from "./operator/stats/routes.ts";
+import { C } from "./rules/counters.ts";
+import { nowSeconds, TrackerRules } from "./rules/tracker-rules.ts";
 import { createHttpHandler } from "./server/http.ts";
 import { startUdpServer, type UdpServer } from "./server/udp.ts";
-import { C } from "./rules/counters.ts";
-import { createOperatorRoutes } from "./operator/stats/routes.ts";
-import { formatTerminalLine } from "./operator/terminal-line.ts";
-import { nowSeconds, TrackerRules } from "./rules/tracker-rules.ts";
 
 export interface Tracker {
   readonly rules: TrackerRules;
@@ -83,53 +81,14 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
   sweepTimer.unref();
 
   // ---- the load-driven interval and the terminal line ----
-  let lastRequests = 0;
-  let lastStepAt = performance.now();
-  const requests = () => rules.counters[C.httpRequests]! + rules.counters[C.udpPacketsIn]!;
-  function step(first: boolean): void {
-    const load = loadavg() as [number, number, number];
-    const old = rules.interval;
-    if (!first) {
-      rules.interval = nextInterval(old, load[2], config.maxLoad, config.intervalStep, config.intervalMin, config.intervalMax);
-    }
-    const t = performance.now();
-    const total = requests();
-    const seconds = (t - lastStepAt) / 1000;
-    const rps = first || seconds <= 0 ? 0 : (total - lastRequests) / seconds;
-    lastRequests = total;
-    lastStepAt = t;
-    if (config.quiet) return;
-    const sweep = rules.store.lastSweep;
-    log(formatTerminalLine({
-      now: new Date(),
-      totalPeers: rules.store.peerCount,
-      totalTorrents: rules.store.torrentCount,
-      maxPeers: sweep.maxPeers,
-      removedPeers: sweep.removedPeers,
-      removedTorrents: sweep.removedTorrents,
-      sweepMicros: sweep.micros,
-      load,
-      maxLoad: config.maxLoad,
-      intervalOld: old,
-      intervalNew: rules.interval,
-      rps,
-    }));
-  }
-  const stepTimer = setInterval(() => {
-    try {
-      step(false);
-    } catch (e) {
-      console.error("interval step: unexpected error", e);
-    }
-  }, config.intervalStepPeriod * 1000);
-  stepTimer.unref();
+  const intervalStep = startIntervalStep(rules, log);
 
   const httpPort = server?.port ?? 0;
   const udpPort = udp?.port ?? 0;
   const where = config.host.includes(":") ? `[${config.host}]` : config.host;
   if (!config.quiet) {
     log(`sc6-tracker listening on ${where}:${httpPort || udpPort} (${[config.http ? "HTTP" : "", config.udp ? "UDP" : ""].filter(Boolean).join(" + ")}), interval ${rules.interval} s`);
-    step(true);
+    intervalStep.printLine();
   }
 
   return {
@@ -138,7 +97,7 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
     udpPort,
     async stop() {
       clearInterval(sweepTimer);
-      clearInterval(stepTimer);
+      intervalStep.stop();
       operator.close();
       udp?.close();
       if (server) await server.stop(false);
