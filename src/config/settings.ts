@@ -8,6 +8,7 @@
  */
 import { availableParallelism } from "node:os";
 import { parseAddress } from "../protocol/compact.ts";
+import { MAX_ANNOUNCE_PEERS, MAX_SCRAPE_HASHES } from "../protocol/udp.ts";
 
 /** The program name in messages and in the usage line. */
 export const PROGRAM = "sc6-tracker";
@@ -74,15 +75,9 @@ export type SettingSpec = Common<Kind> & Partial<Numeric>;
 
 const INT32_MAX = 2_147_483_647;
 
-/**
- * Largest UDP payload over IPv4 (65535 - 20 IP header - 8 UDP header). The UDP answers must fit
- * in one datagram, which bounds numwant and the number of hashes in one scrape.
- */
-const UDP_MAX_PAYLOAD = 65_507;
-/** A UDP announce answer is 20 bytes + 18 per IPv6 peer (BEP 15): at most 3638 peers. */
-const NUMWANT_LIMIT = Math.floor((UDP_MAX_PAYLOAD - 20) / 18);
-/** A UDP scrape request is 16 bytes + 20 per info_hash (BEP 15): at most 3274 hashes. */
-const SCRAPE_HASHES_LIMIT = Math.floor((UDP_MAX_PAYLOAD - 16) / 20);
+/** UDP answers and requests must fit one datagram: that bounds numwant and scrape hashes. */
+const NUMWANT_LIMIT = MAX_ANNOUNCE_PEERS;
+const SCRAPE_HASHES_LIMIT = MAX_SCRAPE_HASHES;
 
 /**
  * sc6's allowed load: one core minus a half, i.e. 0.5 on a single-core machine (sc6's `ML: 0.50`).

@@ -49,11 +49,15 @@ export const SCRAPE_RESPONSE_HEADER_SIZE = 8;
 export const SCRAPE_RESPONSE_ENTRY_SIZE = 12;
 export const ERROR_RESPONSE_HEADER_SIZE = 8;
 
+/** Largest UDP payload over IPv4 (65535 - 20 IP header - 8 UDP header): one datagram. */
+export const UDP_MAX_PAYLOAD = 65_507;
+/** The most peers one announce answer can carry: 20 bytes + 18 per IPv6 peer (3638). */
+export const MAX_ANNOUNCE_PEERS = Math.floor((UDP_MAX_PAYLOAD - 20) / 18);
 /**
- * The most info_hashes one scrape datagram can carry: 16 bytes + 20 per hash in the largest
- * UDP payload over IPv4 (65,507 bytes). Whether a tracker answers that many is its own rule.
+ * The most info_hashes one scrape request can carry: 16 bytes + 20 per hash (3274). Whether a
+ * tracker answers that many is its own rule (--scrape-max-hashes).
  */
-export const MAX_SCRAPE_HASHES = Math.floor((65_507 - 16) / 20);
+export const MAX_SCRAPE_HASHES = Math.floor((UDP_MAX_PAYLOAD - 16) / 20);
 
 const TWO_POW_32 = 4294967296;
 
