@@ -1,6 +1,15 @@
 /**
- * Entry point: `bun run src/main.ts [port] [interval] [options]`. Parses the command line,
+ * sc6-tracker: `npx bun run src/main.ts [port] [interval] [options]`. Parses the command line,
  * starts the tracker, and stops it gracefully on SIGINT/SIGTERM.
+ *
+ * The program, room by room (imports point down this list; README.md, "Architecture"):
+ *   config/      every setting declared once: flags, TRACKER_* variables, TOML, --help
+ *   tracker.ts   wires the rooms below on one port and runs the timers
+ *   server/      thin adapters per transport: HTTP (Bun.serve), UDP (Bun.udpSocket, BEP 15)
+ *   rules/       the tracker's rules, once for every transport: announce(), scrape()
+ *   store/       the swarm store interface, and the packed in-memory store behind it
+ *   protocol/    pure codecs: bencode, HTTP queries, BEP 15 packets, compact peers
+ *   operator/    /stats, /metrics, full scrape, the load-driven interval, the terminal line
  */
 import { parseCommandLine } from "./config/config.ts";
 import { startTracker, type Tracker } from "./tracker.ts";
