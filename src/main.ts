@@ -2,7 +2,8 @@
  * sc6-tracker: `npx bun run src/main.ts [port] [interval] [options]`. Parses the command line,
  * starts the tracker, and stops it gracefully on SIGINT/SIGTERM.
  *
- * The program, room by room (imports point down this list; README.md, "Architecture"):
+ * The program, room by room (README.md, "Architecture"). Imports go server -> rules -> store ->
+ * protocol; operator only reads the rules and the store; config is read by all:
  *   config/      every setting declared once: flags, TRACKER_* variables, TOML, --help
  *   tracker.ts   wires the rooms below on one port and runs the timers
  *   server/      thin adapters per transport: HTTP (Bun.serve), UDP (Bun.udpSocket, BEP 15)
