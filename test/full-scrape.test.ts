@@ -69,7 +69,7 @@ function wireKeys(body: Uint8Array): string[] {
 }
 
 /** An announce straight into the rules (no socket): 127.0.0.1:port. */
-function announceDirect(core: TrackerRules, ih: Uint8Array, port: number, seeder: boolean, completed = false): void {
+function announceDirect(rules: TrackerRules, ih: Uint8Array, port: number, seeder: boolean, completed = false): void {
   const req = new AnnounceRequest();
   req.infoHash = ih;
   req.peerId = new Uint8Array(20);
@@ -78,7 +78,7 @@ function announceDirect(core: TrackerRules, ih: Uint8Array, port: number, seeder
   req.event = completed ? EVENT_COMPLETED : EVENT_NONE;
   req.bothFamilies = true;
   const res = new AnnounceResult();
-  core.announce(req, res);
+  rules.announce(req, res);
   expect(res.refusal).toBeNull();
 }
 
@@ -106,12 +106,12 @@ describe("acceptsGzip", () => {
 
 describe("renderFullScrape", () => {
   test("an empty tracker is an empty files dict", () => {
-    const core = new TrackerRules(testConfig([]));
-    expect(Buffer.from(renderFullScrape(core.store)).toString()).toBe("d5:filesdee");
+    const rules = new TrackerRules(testConfig([]));
+    expect(Buffer.from(renderFullScrape(rules.store)).toString()).toBe("d5:filesdee");
   });
 
   test("every torrent once, keys in raw byte order, counts from the store", () => {
-    const core = new TrackerRules(testConfig([]));
+    const rules = new TrackerRules(testConfig([]));
     const expected = new Map<string, ScrapeEntry>();
     const ih = new Uint8Array(20);
     // Random hashes, plus groups sharing their first 4 bytes (the sort's tie-break path) and
@@ -127,13 +127,13 @@ describe("renderFullScrape", () => {
       const seeders = i % 3;
       const leechers = (i * 7) % 4 || (seeders === 0 ? 1 : 0); // every torrent has a peer
       let port = 1;
-      for (let s = 0; s < seeders; s++) announceDirect(core, ih, port++, true, s === 0);
-      for (let l = 0; l < leechers; l++) announceDirect(core, ih, port++, false);
+      for (let s = 0; s < seeders; s++) announceDirect(rules, ih, port++, true, s === 0);
+      for (let l = 0; l < leechers; l++) announceDirect(rules, ih, port++, false);
       expected.set(hex(ih), { complete: seeders, downloaded: seeders > 0 ? 1 : 0, incomplete: leechers });
     }
-    const body = renderFullScrape(core.store);
+    const body = renderFullScrape(rules.store);
     const keys = wireKeys(body);
-    expect(keys.length).toBe(core.store.torrentCount);
+    expect(keys.length).toBe(rules.store.torrentCount);
     expect(keys).toEqual([...expected.keys()].sort());
     expect(new Set(keys).size).toBe(keys.length);
     const files = new Map(decodeFiles(body));
@@ -141,7 +141,7 @@ describe("renderFullScrape", () => {
   });
 
   test("the store hands torrents over in hash order, hashes sharing a 4-byte prefix ordered by the rest", () => {
-    const core = new TrackerRules(testConfig([]));
+    const rules = new TrackerRules(testConfig([]));
     const hashes = [
       [0xff, 0, 0, 0, 1],
       [0, 0, 0, 1, 0xff],
@@ -154,44 +154,44 @@ describe("renderFullScrape", () => {
       h.set(p);
       return h;
     });
-    hashes.forEach((h, i) => announceDirect(core, h, 1000 + i, false));
+    hashes.forEach((h, i) => announceDirect(rules, h, 1000 + i, false));
     const got: string[] = [];
-    core.store.visitTorrentsInHashOrder((hash, off) => got.push(hex(hash.subarray(off, off + 20))));
+    rules.store.visitTorrentsInHashOrder((hash, off) => got.push(hex(hash.subarray(off, off + 20))));
     expect(got).toEqual(hashes.map(hex).sort());
   });
 });
 
 describe("createFullScrape cache (fake clock)", () => {
   function setup(cacheSeconds: number) {
-    const core = new TrackerRules(testConfig(["--full-scrape", "--full-scrape-cache", String(cacheSeconds)]));
+    const rules = new TrackerRules(testConfig(["--full-scrape", "--full-scrape-cache", String(cacheSeconds)]));
     let now = 0;
-    const handler = createFullScrape(core, { now: () => now });
+    const handler = createFullScrape(rules, { now: () => now });
     const get = async (ae = "identity") =>
       new Uint8Array(await handler(new Request("http://tracker/scrape", { headers: { "Accept-Encoding": ae } })).arrayBuffer());
-    return { core, get, at: (t: number) => (now = t) };
+    return { rules, get, at: (t: number) => (now = t) };
   }
 
   test("one render per window; the next window sees new torrents", async () => {
-    const { core, get, at } = setup(30);
-    announceDirect(core, new Uint8Array(20).fill(1), 1, true);
+    const { rules, get, at } = setup(30);
+    announceDirect(rules, new Uint8Array(20).fill(1), 1, true);
     const first = await get();
-    announceDirect(core, new Uint8Array(20).fill(2), 1, true);
+    announceDirect(rules, new Uint8Array(20).fill(2), 1, true);
     at(29_999);
     expect(await get()).toEqual(first);
     expect(Bun.gunzipSync(await get("gzip"))).toEqual(first); // same window, gzipped once
-    expect(core.counters[C.httpFullScrapeRenders]).toBe(1);
+    expect(rules.counters[C.httpFullScrapeRenders]).toBe(1);
     at(30_000);
     const next = await get();
     expect(decodeFiles(next).length).toBe(2);
-    expect(core.counters[C.httpFullScrapeRenders]).toBe(2);
-    expect(core.counters[C.http200]).toBe(4);
+    expect(rules.counters[C.httpFullScrapeRenders]).toBe(2);
+    expect(rules.counters[C.http200]).toBe(4);
   });
 
   test("fullScrapeCache 0 renders every time", async () => {
-    const { core, get } = setup(0);
+    const { rules, get } = setup(0);
     await get();
     await get();
-    expect(core.counters[C.httpFullScrapeRenders]).toBe(2);
+    expect(rules.counters[C.httpFullScrapeRenders]).toBe(2);
   });
 });
 

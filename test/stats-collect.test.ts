@@ -6,15 +6,15 @@ import { testConfig } from "./support/tracker.ts";
 
 describe("cachedSwarmFigures", () => {
   test("walks the torrents at most once per ttl and agrees with the store", () => {
-    const core = new TrackerRules(testConfig([]));
+    const rules = new TrackerRules(testConfig([]));
     let walks = 0;
-    const original = core.store.figures.bind(core.store);
-    core.store.figures = () => {
+    const original = rules.store.figures.bind(rules.store);
+    rules.store.figures = () => {
       walks++;
       return original();
     };
     let now = 0;
-    const swarm = cachedSwarmFigures(core, 1000, () => now);
+    const swarm = cachedSwarmFigures(rules, 1000, () => now);
     const first = swarm();
     now = 999;
     expect(swarm()).toBe(first);

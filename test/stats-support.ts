@@ -9,9 +9,9 @@ import { testConfig } from "./support/tracker.ts";
 
 /** A snapshot of an idle tracker with http200 = 1234567, 3 open requests, 12.5 requests/s. */
 export function sampleSnapshot(): StatsSnapshot {
-  const core = new TrackerRules(testConfig([]));
-  core.counters[C.http200] = 1234567;
-  return collectStats(core, {
+  const rules = new TrackerRules(testConfig([]));
+  rules.counters[C.http200] = 1234567;
+  return collectStats(rules, {
     openHttpRequests: () => 3,
     requestsPerSecond: () => 12.5,
     swarm: () => ({

@@ -1,5 +1,5 @@
 /**
- * BEP 15 (UDP tracker protocol) codec, with BEP 41 announce options. Pure: no sockets, no clock.
+ * BEP 15 (UDP tracker protocol) codec (BEP 41 options are allowed, not read). Pure: no sockets, no clock.
  *
  * All integers on the wire are big-endian. Requests are parsed into one reused `UdpRequest`
  * (no object, string or view per packet); 20-byte hashes are left in the packet and given as

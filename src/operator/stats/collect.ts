@@ -104,7 +104,7 @@ export interface StatsSnapshot {
     /**
      * Datagrams the kernel dropped because the socket's receive buffer was full (they never
      * reached the tracker), and the bytes waiting in it now. From /proc/net/udp(6); null where
-     * that cannot be read. Drops mean: raise net.core.rmem_default (README, Deployment).
+     * that cannot be read. Drops mean: raise net.core.rmem_default (README, "UDP receive buffer").
      */
     receiveDrops: number | null;
     receiveQueueBytes: number | null;
@@ -120,7 +120,7 @@ export interface SwarmFigures {
   memory: Pick<StatsSnapshot["memory"], "swarmStore" | "peerIds" | "peerIdState">;
 }
 
-/** What collectStats needs besides the core: the live parts the pages keep. */
+/** What collectStats needs besides the rules: the live parts the pages keep. */
 export interface StatsSources {
   /** HTTP requests in flight, or null when there is no HTTP server to ask. */
   openHttpRequests(): number | null;
@@ -131,8 +131,8 @@ export interface StatsSources {
   udpReceive?(): UdpReceiveStats | null;
 }
 
-/** What collectStats reads of the core. */
-export type StatsCore = Pick<TrackerRules, "counters" | "startedAt" | "interval" | "store">;
+/** What collectStats reads of the rules. */
+export type StatsRules = Pick<TrackerRules, "counters" | "startedAt" | "interval" | "store">;
 
 const HTTP_STATUS_COUNTERS: readonly [string, CounterName][] = [
   ["200", "http200"],
@@ -143,24 +143,24 @@ const HTTP_STATUS_COUNTERS: readonly [string, CounterName][] = [
   ["500", "http500"],
 ];
 
-export function collectStats(core: StatsCore, src: StatsSources, now = new Date()): StatsSnapshot {
-  const k = core.counters;
+export function collectStats(rules: StatsRules, src: StatsSources, now = new Date()): StatsSnapshot {
+  const k = rules.counters;
   const n = (name: CounterName): number => k[C[name]]!;
   const mem = process.memoryUsage();
   const figures = src.swarm();
-  const sweep = core.store.lastSweep;
+  const sweep = rules.store.lastSweep;
   const kernel = src.udpReceive?.() ?? null;
   const counters: Record<string, number> = {};
   for (const name of COUNTER_NAMES) counters[name] = n(name);
   const responses: Record<string, number> = {};
   for (const [code, name] of HTTP_STATUS_COUNTERS) responses[code] = n(name);
   return {
-    startTime: core.startedAt.toISOString(),
-    startTimeSeconds: Math.floor(core.startedAt.getTime() / 1000),
+    startTime: rules.startedAt.toISOString(),
+    startTimeSeconds: Math.floor(rules.startedAt.getTime() / 1000),
     now: now.toISOString(),
-    uptimeSeconds: Math.max(0, Math.floor((now.getTime() - core.startedAt.getTime()) / 1000)),
+    uptimeSeconds: Math.max(0, Math.floor((now.getTime() - rules.startedAt.getTime()) / 1000)),
     loadAverage: loadavg() as [number, number, number],
-    intervalSeconds: core.interval,
+    intervalSeconds: rules.interval,
     openHttpRequests: src.openHttpRequests(),
     requestsPerSecond: src.requestsPerSecond(),
     requestsPerSecondWindowSeconds: RATE_WINDOW_SECONDS,
@@ -211,19 +211,19 @@ export function collectStats(core: StatsCore, src: StatsSources, now = new Date(
   };
 }
 
-/** What cachedSwarmFigures reads of the core. */
-export type SwarmCore = Pick<TrackerRules, "store" | "config">;
+/** What cachedSwarmFigures reads of the rules. */
+export type SwarmRules = Pick<TrackerRules, "store" | "config">;
 
 /** The store's figures taken together (one store.figures() walk), reused for ttlMs. */
 export function cachedSwarmFigures(
-  core: SwarmCore, ttlMs = SWARM_CACHE_MS, clock = () => performance.now(),
+  rules: SwarmRules, ttlMs = SWARM_CACHE_MS, clock = () => performance.now(),
 ): () => SwarmFigures {
   let cached: SwarmFigures | null = null;
   let takenAt = 0;
   return function swarm(): SwarmFigures {
     const t = clock();
     if (cached === null || t - takenAt >= ttlMs) {
-      const f = core.store.figures();
+      const f = rules.store.figures();
       cached = {
         swarm: {
           torrents: f.torrents,
@@ -232,8 +232,8 @@ export function cachedSwarmFigures(
           peersIPv6: f.peersIPv6,
           seeders: f.seeders,
           leechers: Math.max(0, f.peers - f.seeders),
-          maxTorrents: core.config.maxTorrents,
-          maxPeers: core.config.maxPeers,
+          maxTorrents: rules.config.maxTorrents,
+          maxPeers: rules.config.maxPeers,
         },
         memory: { swarmStore: f.bytes, peerIds: f.peerIdBytes, peerIdState: f.peerIdState },
       };

@@ -35,9 +35,9 @@ export interface OperatorRoutes extends HttpHandlerOptions {
  * @param server  Bun's server, read at request time for pendingRequests (it is created after
  *                the handler, hence a function); omit it, or return null, to leave the figure out.
  */
-export function createOperatorRoutes(core: TrackerRules, server: () => ServerGauges | null = () => null): OperatorRoutes {
-  const counters = core.counters;
-  const allowed = statsAccess(core.config.statsAllow);
+export function createOperatorRoutes(rules: TrackerRules, server: () => ServerGauges | null = () => null): OperatorRoutes {
+  const counters = rules.counters;
+  const allowed = statsAccess(rules.config.statsAllow);
   const rate = new RateWindow(() => counters[C.httpRequests]! + counters[C.udpPacketsIn]!);
   const timer = setInterval(() => rate.sample(), 1000);
   timer.unref();
@@ -45,7 +45,7 @@ export function createOperatorRoutes(core: TrackerRules, server: () => ServerGau
   const sources: StatsSources = {
     openHttpRequests: () => server()?.pendingRequests ?? null,
     requestsPerSecond: () => rate.rate(),
-    swarm: cachedSwarmFigures(core),
+    swarm: cachedSwarmFigures(rules),
     udpReceive: () => {
       const port = server()?.port;
       if (port === undefined) return null;
@@ -66,15 +66,15 @@ export function createOperatorRoutes(core: TrackerRules, server: () => ServerGau
     if (path !== "/stats" && path !== "/metrics") return null;
     if (!allowed(clientIp)) return send(403, C.http403, "forbidden: your address is not in statsAllow\n", TEXT);
     if (path === "/metrics") {
-      return send(200, C.http200, renderMetrics(metricFamilies(collectStats(core, sources))), METRICS_CONTENT_TYPE);
+      return send(200, C.http200, renderMetrics(metricFamilies(collectStats(rules, sources))), METRICS_CONTENT_TYPE);
     }
     const format = new URLSearchParams(query).get("format") ?? "text";
-    if (format === "json") return send(200, C.http200, renderStatsJson(collectStats(core, sources)), STATS_JSON_CONTENT_TYPE);
-    if (format === "text") return send(200, C.http200, renderStatsText(collectStats(core, sources)), TEXT);
+    if (format === "json") return send(200, C.http200, renderStatsJson(collectStats(rules, sources)), STATS_JSON_CONTENT_TYPE);
+    if (format === "text") return send(200, C.http200, renderStatsText(collectStats(rules, sources)), TEXT);
     return send(400, C.http400, "unknown format: use format=json or format=text\n", TEXT);
   }
 
   const routes: OperatorRoutes = { extra, close: () => clearInterval(timer) };
-  if (core.config.fullScrape) routes.fullScrape = createFullScrape(core);
+  if (rules.config.fullScrape) routes.fullScrape = createFullScrape(rules);
   return routes;
 }
