@@ -9,17 +9,21 @@
  *
  * Results go into caller-owned objects (AnnounceCounts and ScrapeCounts below, which the rules'
  * AnnounceResult and ScrapeResult extend), reused from request to request: the in-memory store
- * fills them without allocating. Peers are
- * not copied out: the result's PeerWindow points into the store's own wire-format records, and
- * the adapter copies them straight into its answer buffer.
+ * fills them without allocating. Peers are not copied out: the result's PeerWindow points into
+ * the store's own wire-format records, and the adapter copies them straight into its answer.
  *
  * Implementations: src/store/memory/ (the default: packed typed arrays, synchronous).
  *
  * An asynchronous store (Redis/Valkey, a later issue) plugs in behind the same contract, with
  * `announce` and `scrape` returning a Promise that resolves once the result object is filled:
- *   - the rules keep their synchronous checks before the store call (parse limits, access
- *     lists, passkeys) and their wording after it; only the store call is awaited, so a
- *     refusal that needs no data never waits for the network;
+ *   - the store reads everything it needs from StoreAnnounce (and the bytes it points at, which
+ *     live in the adapter's reused buffers) before its first await: a Redis store encodes its
+ *     script arguments at once, so the next request may reuse those objects;
+ *   - TrackerRules.announce/scrape become `void | Promise<void>`: the rules keep their
+ *     synchronous checks before the store call (parse limits, access lists, passkeys) and
+ *     their wording after it (refusal texts, peerIdsKnown); only the store call is awaited, so
+ *     a refusal that needs no data never waits for the network, and the in-memory path stays
+ *     synchronous (no Promise, no allocation);
  *   - with requests in flight at once, a result object cannot be shared: the adapter takes one
  *     from a small pool per request and returns it after encoding (the in-memory path keeps a
  *     single one, since nothing can interleave a synchronous call);
@@ -27,8 +31,8 @@
  *     window starts at 0 and does not wrap, `ids` holds the peer ids it returned (or none);
  *   - sweeping becomes expiry on the server (sorted sets scored by last-seen, TTL on idle
  *     torrents), so `sweepStep` does only local bookkeeping.
- * The adapters already separate "decide" from "encode", so each gains one `await` (HTTP's fetch
- * may return a Promise; UDP queues its reply when the promise settles).
+ * The adapters already separate "decide" from "encode", so each gains one `await` where the
+ * rules return a Promise (HTTP's fetch may return one; UDP queues its reply when it settles).
  */
 import { PeerWindow } from "./peer-window.ts";
 
