@@ -1,6 +1,6 @@
 /**
- * Announce events, shared by the HTTP and UDP parsers and the swarm store.
- * The numbers are ours (not BEP 15's wire values): the UDP parser maps
+ * Announce events, shared by the HTTP and UDP parsers and the rules (src/rules/), which turn
+ * them into what the store does (leave the swarm, count a download). The numbers are ours (not BEP 15's wire values): the UDP parser maps
  * BEP 15's 0 none / 1 completed / 2 started / 3 stopped onto these.
  */
 export const EVENT_NONE = 0;

@@ -7,7 +7,7 @@
  *   owner[p]                  the torrent id + 1, or NO_OWNER (0) when the slot is free: zero
  *                             is what a freshly grown column holds, so growth writes nothing
  *   seen[p]                   16 bits: the last announce in the store's 14-bit ticks (see
- *                             SwarmStore.tick; SEEN_TICKS masks them) | FLAG_SEEDER | FLAG_COUNTED
+ *                             MemoryStore.tick; SEEN_TICKS masks them) | FLAG_SEEDER | FLAG_COUNTED
  *                             (its `completed` was counted). Two bits of flags folded into the
  *                             tick column save a byte per peer (~0.9 MB at sc6's 760k peers).
  *   peerId[p*20 .. +20]       the client's peer_id, only read for compact=0 answers. The column
@@ -29,9 +29,10 @@
  * 8 records, one or two cache lines, cheaper than a hash and a random access into an index, and
  * most torrents are that small (sc6's figure: 1.46 peers per torrent). Peers of larger runs are
  * in `index`, an open-addressing table (open-index.ts) mapping hash(torrent id, record) to the
- * peer's slot, so an announce into a 100k-peer swarm costs about the same as into a 2-peer one. The swarm store decides
- * which runs are indexed (by size class) and tells every method here whether the slot it
- * touches is; when an indexed peer moves (swap-removal, run growth) its entry is rewritten.
+ * peer's slot, so an announce into a 100k-peer swarm costs about the same as into a 2-peer one.
+ * The store (memory-store.ts) decides which runs are indexed (by size class) and tells every
+ * method here whether the slot it touches is; when an indexed peer moves (swap-removal, run
+ * growth) its entry is rewritten.
  */
 import { growableBuffer, growBuffer, growsInPlace, nextCapacity } from "./growable.ts";
 import { keyedHash } from "./keyed-hash.ts";
