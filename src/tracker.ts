@@ -69,15 +69,25 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
     }
   }
 
-  // ---- sweep: a slice every second, so no tick holds the event loop for long ----
+  // ---- sweep: a slice every second; each slice is bounded work, so none holds the loop for
+  // long. A slice cut short (many expired peers) is followed at once by another, after I/O.
   // Timer callbacks are guarded: an exception escaping one would end the process.
-  const sweepTimer = setInterval(() => {
+  let sweepQueued = false;
+  function sweep(): void {
     try {
-      rules.store.sweepStep(nowSeconds());
+      if (rules.store.sweepStep(nowSeconds()) && !sweepQueued) {
+        sweepQueued = true;
+        setImmediate(() => {
+          sweepQueued = false;
+          if (!stopped) sweep();
+        });
+      }
     } catch (e) {
       console.error("sweep: unexpected error", e);
     }
-  }, SWEEP_TICK_MS);
+  }
+  let stopped = false;
+  const sweepTimer = setInterval(sweep, SWEEP_TICK_MS);
   sweepTimer.unref();
 
   // ---- the load-driven interval and the terminal line ----
@@ -96,6 +106,7 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
     httpPort,
     udpPort,
     async stop() {
+      stopped = true;
       clearInterval(sweepTimer);
       intervalStep.stop();
       operator.close();

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { EVENT_COMPLETED, EVENT_NONE, EVENT_STARTED, EVENT_STOPPED } from "../src/protocol/events.ts";
 import { AnnounceResult, ScrapeResult } from "../src/rules/results.ts";
-import { MemoryStore } from "../src/store/memory/memory-store.ts";
+import { MemoryStore, SWEEP_SLICE_PEERS } from "../src/store/memory/memory-store.ts";
 import { STORE_FULL_PEERS, STORE_FULL_TORRENTS, STORE_OK, StoreAnnounce } from "../src/store/store.ts";
 
 const limits = { maxTorrents: 1_000_000, maxPeers: 10_000_000, peerTimeout: 100, torrentRetention: 1000 };
@@ -174,6 +174,44 @@ describe("MemoryStore", () => {
     expect(s.findTorrent(ih(1), 0)).toBe(-1);
     expect(s.torrentCount).toBe(0);
   });
+
+  // Regression (issue 12): slices were bounded by torrents only, so one slice over a torrent of
+  // millions of expired peers held the event loop for hundreds of ms. The bound is on peers now;
+  // the time it takes is in bench/sweep.ts, not here.
+  test("a sweep slice looks at no more than SWEEP_SLICE_PEERS peers, even inside one huge swarm", () => {
+    const s = new MemoryStore(limits);
+    const sizes = [1_200_000, 600_000, 200_000];
+    let peer = 0;
+    sizes.forEach((n, t) => {
+      for (let k = 0; k < n; k++) announce(s, t, peer++, { now: 1, numwant: 0 });
+    });
+    const total = peer;
+    expect(s.peerCount).toBe(total);
+    let slices = 0;
+    let before = s.peerCount;
+    let more = true;
+    // Ends with the one newcomer that announced at 1000, below.
+    while (more || s.peerCount > 1) {
+      more = s.sweepStep(1000); // every peer is long expired
+      slices++;
+      expect(before - s.peerCount).toBeLessThanOrEqual(SWEEP_SLICE_PEERS);
+      before = s.peerCount;
+      if (slices === 20) {
+        // Announces land in a half-swept swarm: a newcomer is kept, a leaver leaves.
+        expect(announce(s, 0, total + 1, { now: 1000 })).toBe(STORE_OK);
+        announce(s, 0, 5, { now: 1000, event: EVENT_STOPPED });
+        expect(s.verify()).toBeNull();
+      }
+      if (slices > 1000) throw new Error("the sweep does not finish");
+    }
+    expect(slices).toBeGreaterThanOrEqual(Math.ceil(total / SWEEP_SLICE_PEERS));
+    expect(s.verify()).toBeNull();
+    expect(s.peerCount).toBe(1);
+    expect(s.torrentCount).toBe(1);
+    expect(s.lastSweep.removedPeers).toBeGreaterThan(0);
+    expect(s.lastSweep.longestSliceMicros).toBeGreaterThan(0);
+    expect(s.longestSweepSliceMicros).toBeGreaterThanOrEqual(s.lastSweep.longestSliceMicros);
+  }, 60_000);
 
   test("14-bit last-seen: coarse ticks for long timeouts, correct across the counter's wrap, flags kept apart", () => {
     const s = new MemoryStore({ ...limits, peerTimeout: 2700 }); // ticks of 10 s

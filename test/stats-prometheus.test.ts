@@ -20,6 +20,11 @@ describe("metrics renderer", () => {
     expect(metric(parsed.samples, "tracker_http_responses_total", { code: "200" })).toBe(1234567);
     expect(metric(parsed.samples, "tracker_peers", { family: "ipv6" })).toBe(1);
     expect(metric(parsed.samples, "tracker_http_open_requests")).toBe(3);
+    expect(metric(parsed.samples, "tracker_refusals_total", { reason: "peer_capacity" })).toBe(0);
+    const sweep = { ...snapshot.sweep, longestSliceMicros: 2500, longestSliceMicrosSinceStart: 7000 };
+    const withSweep = parseMetrics(renderMetrics(metricFamilies({ ...snapshot, sweep })));
+    expect(metric(withSweep.samples, "tracker_sweep_longest_slice_seconds", { period: "last_cycle" })).toBe(0.0025);
+    expect(metric(withSweep.samples, "tracker_sweep_longest_slice_seconds", { period: "since_start" })).toBe(0.007);
   });
 
   test("metrics: a counter with no mapping is still exported under a derived name", () => {

@@ -36,6 +36,9 @@ describe("text renderer", () => {
     expect(text).toContain("Request per second ~ 12.50");
     expect(text).toContain("stats.http_200 =    1,234,567\n");
     expect(text).toMatch(/^peers_ipv6 += +1$/m);
+    // The sweep's stall: the longest slice of the cycle and since the start.
+    expect(text).toMatch(/^sweep\.longest_slice_micros += +\d+ \(holding the loop at once\)$/m);
+    expect(text).toMatch(/^sweep\.longest_slice_micros_ever += +\d+ \(since start\)$/m);
     // Within a block the '=' signs line up.
     const block = text.split("\n\n").find((b) => b.includes("stats.http_200"))!;
     const columns = new Set(block.trim().split("\n").map((l) => l.indexOf("=")));

@@ -117,6 +117,8 @@ export interface SweepReport {
   maxPeers: number;
   /** Wall time spent in the cycle's slices, microseconds. */
   micros: number;
+  /** The longest single slice of the cycle, microseconds: how long the sweep held the loop. */
+  longestSliceMicros: number;
 }
 
 /** Whether peer ids are kept: "kept", "unused" (allowed, nobody asked yet) or "off". */
@@ -152,10 +154,16 @@ export interface SwarmStore {
    * res.complete/downloaded/incomplete[0 .. count) (zeros for a torrent it does not know).
    */
   scrape(hashes: Uint8Array, off: number, count: number, res: ScrapeCounts): void;
-  /** Housekeeping, called about once a second: forget peers that went quiet, empty torrents. */
-  sweepStep(now: number): void;
+  /**
+   * Housekeeping, called about once a second: forget peers that went quiet, empty torrents.
+   * Each call is bounded work; true means it stopped with more to do now, and the caller should
+   * call again soon (after letting I/O through) rather than wait for the next second.
+   */
+  sweepStep(now: number): boolean;
   /** The last complete sweep cycle. */
   readonly lastSweep: SweepReport;
+  /** The longest single sweep slice since the store was made, microseconds. */
+  readonly longestSweepSliceMicros: number;
   /** Peers and torrents now. Walks every torrent for the seeders: not per request. */
   figures(): StoreFigures;
   /** Peers now (cheap). */

@@ -64,13 +64,18 @@ export interface StatsSnapshot {
     maxTorrents: number;
     maxPeers: number;
   };
-  /** The last complete sweep cycle. */
+  /** The last complete sweep cycle (and, last, the longest slice since the start). */
   sweep: {
     removedPeers: number;
     removedTorrents: number;
     /** Peers of the largest swarm seen during the cycle. */
     maxPeers: number;
+    /** Time the cycle's slices took together. */
     micros: number;
+    /** The cycle's longest single slice: how long the sweep held the event loop at once. */
+    longestSliceMicros: number;
+    /** The longest single slice since the tracker started. */
+    longestSliceMicrosSinceStart: number;
   };
   http: {
     requests: number;
@@ -180,6 +185,8 @@ export function collectStats(rules: StatsRules, src: StatsSources, now = new Dat
       removedTorrents: sweep.removedTorrents,
       maxPeers: sweep.maxPeers,
       micros: sweep.micros,
+      longestSliceMicros: sweep.longestSliceMicros,
+      longestSliceMicrosSinceStart: rules.store.longestSweepSliceMicros,
     },
     http: {
       requests: n("httpRequests"),

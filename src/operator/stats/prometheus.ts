@@ -117,6 +117,8 @@ export function metricFamilies(s: StatsSnapshot): MetricFamily[] {
   gauge("tracker_sweep_removed_torrents", "Torrents removed by the last sweep cycle.", s.sweep.removedTorrents);
   gauge("tracker_sweep_max_swarm_peers", "Peers of the largest swarm seen by the last sweep cycle.", s.sweep.maxPeers);
   gauge("tracker_sweep_duration_seconds", "Time the last sweep cycle spent sweeping.", s.sweep.micros / 1e6);
+  gauge("tracker_sweep_longest_slice_seconds", "The longest single sweep slice (the longest the sweep held the event loop at once).", s.sweep.longestSliceMicros / 1e6, 'period="last_cycle"');
+  gauge("tracker_sweep_longest_slice_seconds", "", s.sweep.longestSliceMicrosSinceStart / 1e6, 'period="since_start"');
   return [...families.values()];
 }
 

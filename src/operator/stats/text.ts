@@ -92,6 +92,8 @@ export function renderStatsText(s: StatsSnapshot): string {
     ["sweep.removed_torrents", s.sweep.removedTorrents],
     ["sweep.max_peers", s.sweep.maxPeers, "largest swarm"],
     ["sweep.micros", s.sweep.micros],
+    ["sweep.longest_slice_micros", s.sweep.longestSliceMicros, "holding the loop at once"],
+    ["sweep.longest_slice_micros_ever", s.sweep.longestSliceMicrosSinceStart, "since start"],
   ]));
   sections.push(block([
     ["stats.http_200", h.responses["200"] ?? 0],

@@ -43,6 +43,12 @@ const MAX_TORRENT_RESERVE = 1 << 26;
 /** The sweep walks every torrent about once per this many seconds, a slice per second. */
 const SWEEP_CYCLE_SECONDS = 60;
 const SWEEP_MIN_BUDGET = 4096;
+/**
+ * Peers one sweep slice may look at. Looking costs a few ns a peer, removing one ~100-200 ns
+ * (most for big, indexed runs): 32k peers keep a slice to a few ms even when every peer has
+ * expired (bench/sweep.ts measures it). A cycle that needs more runs more slices, not longer ones.
+ */
+export const SWEEP_SLICE_PEERS = 32_768;
 
 export interface MemoryStoreLimits {
   maxTorrents: number;
@@ -141,11 +147,18 @@ export class MemoryStore implements SwarmStore {
 
   // ---- sweep state ----
   private sweepCursor = 0;
+  /** Inside a torrent left half-swept: the run index to resume at (-1: none), and whether in IPv6. */
+  private sweepResumeAt = -1;
+  private sweepResume6 = -1;
+  private sweepPeersLeft = 0;
+  private sweepCutShort = false;
   private cycleRemovedPeers = 0;
   private cycleRemovedTorrents = 0;
   private cycleMaxPeers = 0;
   private cycleMicros = 0;
-  lastSweep: SweepReport = { removedPeers: 0, removedTorrents: 0, maxPeers: 0, micros: 0 };
+  private cycleLongestSlice = 0;
+  private longestSliceEver = 0;
+  lastSweep: SweepReport = { removedPeers: 0, removedTorrents: 0, maxPeers: 0, micros: 0, longestSliceMicros: 0 };
 
   /**
    * Last-seen is kept in 14 bits of the arena's 16-bit `seen` column (2 bytes per peer with its
@@ -536,28 +549,54 @@ export class MemoryStore implements SwarmStore {
 
   // ---- sweep ----------------------------------------------------------------------------------
 
-  /** One slice of the sweep, sized so that a cycle over every torrent takes about a minute. */
-  sweepStep(now: number): void {
-    this.sweepSlice(now, Math.max(SWEEP_MIN_BUDGET, Math.ceil(this.ttop / SWEEP_CYCLE_SECONDS)));
+  get longestSweepSliceMicros(): number {
+    return Math.round(this.longestSliceEver);
   }
 
   /**
-   * Sweep up to `budget` torrent ids from where the last slice stopped: remove peers not seen
-   * for limits.peerTimeout, free torrents with no peers (once their downloaded count has been
-   * kept for limits.torrentRetention). Returns true when this slice finished a full cycle (then
-   * lastSweep holds the cycle's report). Bounded work per call keeps the event loop responsive.
+   * One slice of the sweep, sized so that a cycle over every torrent takes about a minute, and
+   * cut short after SWEEP_SLICE_PEERS peers whatever the torrents' sizes. Returns true when it
+   * was cut short: there is more to sweep now, and the caller should run another slice soon
+   * (after letting I/O through).
    */
-  sweepSlice(now: number, budget: number): boolean {
+  sweepStep(now: number): boolean {
+    this.sweepSlice(now, Math.max(SWEEP_MIN_BUDGET, Math.ceil(this.ttop / SWEEP_CYCLE_SECONDS)));
+    return this.sweepCutShort;
+  }
+
+  /**
+   * Sweep up to `budget` torrent ids from where the last slice stopped, looking at no more than
+   * `peerBudget` peers: remove peers not seen for limits.peerTimeout, free torrents with no peers
+   * (once their downloaded count has been kept for limits.torrentRetention). A slice that runs
+   * out of peers stops inside the torrent it is in, and the next one resumes there (so one
+   * torrent of millions of expired peers is swept in many short slices, never in one long one).
+   * Returns true when this slice finished a full cycle (then lastSweep holds the cycle's report).
+   */
+  sweepSlice(now: number, budget: number, peerBudget = SWEEP_SLICE_PEERS): boolean {
     const t0 = performance.now();
     const nowTick = this.tick(now);
     const nowTorrentTick = this.torrentTick(now);
     const retention = this.retentionTicks;
+    this.sweepPeersLeft = peerBudget;
     let t = this.sweepCursor;
     const end = Math.min(this.ttop, t + budget);
+    let cut = false;
     for (; t < end; t++) {
-      if (!this.isLive(t)) continue;
-      this.expireRun(t, this.runs4, nowTick);
-      if (this.has6) this.expireRun(t, this.runs6, nowTick);
+      if (!this.isLive(t)) {
+        this.sweepResumeAt = this.sweepResume6 = -1; // the half-swept torrent has gone meanwhile
+        continue;
+      }
+      // A torrent left half-swept by the last slice resumes in the family it was in.
+      if (this.sweepResume6 < 0 && !this.expireRun(t, this.runs4, nowTick)) {
+        cut = true;
+        break;
+      }
+      if (this.has6 && !this.expireRun(t, this.runs6, nowTick)) {
+        this.sweepResume6 = 1;
+        cut = true;
+        break;
+      }
+      this.sweepResume6 = -1;
       const n = this.peersOf(t);
       if (n > this.cycleMaxPeers) this.cycleMaxPeers = n;
       if (n === 0 && (this.downloaded[t] === 0 || ((nowTorrentTick - this.active[t]!) & 0xffff) > retention)) {
@@ -565,7 +604,11 @@ export class MemoryStore implements SwarmStore {
         this.cycleRemovedTorrents++;
       }
     }
-    this.cycleMicros += (performance.now() - t0) * 1000;
+    const micros = (performance.now() - t0) * 1000;
+    this.cycleMicros += micros;
+    if (micros > this.cycleLongestSlice) this.cycleLongestSlice = micros;
+    if (micros > this.longestSliceEver) this.longestSliceEver = micros;
+    this.sweepCutShort = cut;
     if (t < this.ttop) {
       this.sweepCursor = t;
       return false;
@@ -577,17 +620,33 @@ export class MemoryStore implements SwarmStore {
       removedTorrents: this.cycleRemovedTorrents,
       maxPeers: this.cycleMaxPeers,
       micros: Math.round(this.cycleMicros),
+      longestSliceMicros: Math.round(this.cycleLongestSlice),
     };
-    this.cycleRemovedPeers = this.cycleRemovedTorrents = this.cycleMaxPeers = this.cycleMicros = 0;
+    this.cycleRemovedPeers = this.cycleRemovedTorrents = this.cycleMaxPeers = this.cycleMicros = this.cycleLongestSlice = 0;
     return true;
   }
 
-  private expireRun(t: number, runs: FamilyRuns, nowTick: number): void {
+  /**
+   * Remove torrent t's expired peers of one family, walking its run from the end (a removal
+   * swaps the run's last peer, already looked at, into the hole), resuming where a cut-short
+   * slice left off. False when the slice's peer budget ran out first.
+   */
+  private expireRun(t: number, runs: FamilyRuns, nowTick: number): boolean {
     const maxAge = this.maxAgeTicks;
     const seen = runs.arena.seen;
     const len = runs.len[t]!;
-    // Walk from the end: a removal swaps the run's last peer (already checked) into the hole.
-    for (let k = len - 1; k >= 0; k--) {
+    // Announces since the cut may have shrunk the run: resume within it. Peers that moved are
+    // looked at in a later cycle at the latest.
+    let k = this.sweepResumeAt >= 0 && this.sweepResumeAt < len ? this.sweepResumeAt : len - 1;
+    this.sweepResumeAt = -1;
+    let left = this.sweepPeersLeft;
+    for (; k >= 0; k--) {
+      if (left === 0) {
+        this.sweepResumeAt = k;
+        this.sweepPeersLeft = 0;
+        return false;
+      }
+      left--;
       const p = runs.off[t]! + k; // a shrink may move the run
       // Ages are taken modulo 2^14 ticks: right as long as every peer is swept within 64
       // timeouts, and a sweep cycle takes about a minute.
@@ -596,6 +655,8 @@ export class MemoryStore implements SwarmStore {
         this.cycleRemovedPeers++;
       }
     }
+    this.sweepPeersLeft = left;
+    return true;
   }
 
   // ---- figures --------------------------------------------------------------------------------
