@@ -40,10 +40,31 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) process.exit(0); // a second signal: leave now
   stopping = true;
   if (!config.quiet) console.log(`sc6-tracker: ${signal}, stopping`);
+  const drained = tracker.stop(); // no new connections or datagrams from here on
+  // The state file is written whole before anything can cut the exit short.
+  await tracker.saveState(signal);
   // Answer what is in flight, but never hang: exit within 2 seconds whatever happens.
   setTimeout(() => process.exit(0), 2000).unref();
-  await tracker.stop();
+  await drained;
   process.exit(0);
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
+// None of these ends the process (by default every one of them would).
+process.on("SIGHUP", () => {
+  const next = parseCommandLine(process.argv.slice(2), process.env);
+  if (next.kind !== "run") {
+    const why = next.kind === "error" ? next.message : "no settings in the command line";
+    console.error(`sc6-tracker: SIGHUP: configuration not reloaded, the running one stays: ${why}`);
+    return;
+  }
+  const r = tracker.reload(next.config);
+  const applied = r.applied.length === 0 ? "nothing changed that applies live" : `applied ${r.applied.join(" ")}`;
+  const restart = r.needRestart.length === 0 ? "" : `; changed but needing a restart (not applied): ${r.needRestart.join(" ")}`;
+  console.log(`sc6-tracker: SIGHUP: configuration reloaded: ${applied}${restart}`);
+});
+process.on("SIGUSR1", () => {
+  if (tracker.state === null) console.log("sc6-tracker: SIGUSR1: no --state-file to write");
+  else void tracker.saveState("SIGUSR1").then(() => console.log(`sc6-tracker: SIGUSR1: state ${tracker.state!.status.lastSaveResult === "ok" ? "written to" : "NOT written to"} ${tracker.state!.status.path}`));
+});
+process.on("SIGUSR2", () => console.log("sc6-tracker: SIGUSR2 ignored"));

@@ -3,8 +3,10 @@
  * and UDP adapters on one port; the operator routes ride on the HTTP adapter; two timers run the
  * store's sweep (a slice every second) and the load-driven interval step with its terminal line.
  */
+import { reloadConfig, type Reload } from "./config/reload.ts";
 import type { Config } from "./config/types.ts";
 import { startIntervalStep } from "./operator/interval-step.ts";
+import { startStateKeeper, type StateKeeper } from "./operator/state-keeper.ts";
 import { createOperatorRoutes } from "./operator/stats/routes.ts";
 import { C } from "./rules/counters.ts";
 import { nowSeconds, TrackerRules } from "./rules/tracker-rules.ts";
@@ -13,11 +15,20 @@ import { startUdpServer, type UdpServer } from "./server/udp.ts";
 
 export interface Tracker {
   readonly rules: TrackerRules;
+  /** The state file's keeper, when --state-file is set. */
+  readonly state: StateKeeper | null;
+  /** Write the state file now (nothing when it is off). */
+  saveState(reason: string): Promise<void>;
+  /** Take the live settings of a freshly read configuration (SIGHUP); see config/reload.ts. */
+  reload(next: Config): Reload;
   /** The port HTTP listens on (0 when HTTP is off). */
   readonly httpPort: number;
   /** The port UDP listens on (0 when UDP is off); equals httpPort when both run. */
   readonly udpPort: number;
-  /** Stop accepting, let in-flight HTTP requests finish, close UDP, clear timers. */
+  /**
+   * Stop accepting and clear the timers at once, close UDP; resolves once in-flight HTTP
+   * requests are answered. The state file is not written: call saveState for that.
+   */
   stop(): Promise<void>;
 }
 
@@ -27,14 +38,18 @@ const SWEEP_TICK_MS = 1000;
 export interface TrackerHooks {
   /** Where the terminal line and one-off notices go (default console.log). */
   log?: (line: string) => void;
+  /** Where problems go (a state file that cannot be read or written; default console.error). */
+  warn?: (line: string) => void;
 }
 
 export async function startTracker(config: Config, hooks: TrackerHooks = {}): Promise<Tracker> {
   const rules = new TrackerRules(config);
   const log = hooks.log ?? ((line: string) => console.log(line));
   rules.log = log;
+  // Swarms from the last run, before anyone can announce; then saved every state-interval.
+  const state = startStateKeeper(rules, log, hooks.warn ?? ((line: string) => console.error(line)));
   // /stats, /metrics and (if configured) full scrape; `server` is read per request.
-  const operator = createOperatorRoutes(rules, () => server);
+  const operator = createOperatorRoutes(rules, () => server, () => state?.status ?? null);
   const fetch = createHttpHandler(rules, operator);
 
   let server: ReturnType<typeof Bun.serve> | null = null;
@@ -64,6 +79,7 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
       server?.stop(true);
       if (config.port !== 0 || attempt >= 5) {
         operator.close();
+        state?.stop();
         throw e;
       }
     }
@@ -103,10 +119,20 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
 
   return {
     rules,
+    state,
     httpPort,
     udpPort,
+    saveState: (reason) => state?.save(reason) ?? Promise.resolve(),
+    reload(next) {
+      const r = reloadConfig(rules.config, next);
+      rules.config = r.config;
+      // The interval moves within the new bounds from the next step; it must sit in them now.
+      rules.interval = Math.min(r.config.intervalMax, Math.max(r.config.intervalMin, rules.interval));
+      return r;
+    },
     async stop() {
       stopped = true;
+      state?.stop();
       clearInterval(sweepTimer);
       intervalStep.stop();
       operator.close();

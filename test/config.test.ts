@@ -62,6 +62,8 @@ describe("defaults", () => {
       udpSecret: "",
       httpIdleTimeout: 10,
       trustProxyHeader: "",
+      stateFile: "",
+      stateInterval: 300,
     });
   });
 
@@ -115,6 +117,8 @@ const SAMPLES: Record<Key, [string, string, Config[Key]]> = {
   udpSecret: ["0123456789abcdef0123", '"0123456789abcdef0123"', "0123456789abcdef0123"],
   httpIdleTimeout: ["255", "255", 255],
   trustProxyHeader: ["x-forwarded-for", '"x-forwarded-for"', "x-forwarded-for"],
+  stateFile: ["/var/lib/tracker/state", '"/var/lib/tracker/state"', "/var/lib/tracker/state"],
+  stateInterval: ["0", "0", 0],
 };
 const KEYS = Object.keys(SAMPLES) as Key[];
 

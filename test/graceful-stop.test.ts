@@ -8,65 +8,21 @@
  * wait is bounded so a hung child cannot hang the test run; afterEach kills any child left running.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import type { Subprocess } from "bun";
 import bencode from "bencode";
-import { exitWithin } from "./support/child.ts";
-import { freePort } from "./support/ports.ts";
+import { children, cleanEnv, exitWithin, killChildren, MAIN, startTrackerProcess, type RunningTracker } from "./support/child.ts";
 
 const ROOT = `${import.meta.dir}/..`;
-const MAIN = `${ROOT}/src/main.ts`;
 /** Per-test timeout: a process start, a stop, and the 2 s safety exit in the worst case. */
 const TEST_TIMEOUT = 20_000;
 
 // ---------------------------------------------------------------------------------------------
 // Process helpers
 
-
-interface Running {
-  proc: Subprocess<"ignore", "pipe", "pipe">;
-  port: number;
-  /** The body of GET /, read while waiting for the tracker to come up. */
-  banner: string;
-}
-
-/** The caller's environment without TRACKER_* settings, which would change what is tested. */
-function cleanEnv(): Record<string, string | undefined> {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("TRACKER_")));
-}
-
-const children: Subprocess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-});
+afterEach(killChildren);
 
 /** Start main.ts on a free port and wait (bounded) until GET / answers. */
-async function start(quiet = true): Promise<Running> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const args = [MAIN, String(port), "--host", "127.0.0.1", ...(quiet ? ["--quiet"] : [])];
-    const proc = Bun.spawn([process.execPath, "run", ...args], {
-      cwd: ROOT,
-      env: cleanEnv(),
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    children.push(proc);
-    for (let i = 0; i < 200 && proc.exitCode === null; i++) {
-      try {
-        const res = await fetch(`http://127.0.0.1:${port}/`);
-        return { proc, port, banner: await res.text() };
-      } catch {
-        await Bun.sleep(25);
-      }
-    }
-    if (proc.exitCode === null) {
-      proc.kill("SIGKILL");
-      throw new Error(`tracker on port ${port} did not answer within ~5 s`);
-    }
-    // Exited at start-up (most likely the port was taken meanwhile): try another port.
-  }
-  throw new Error("tracker failed to start three times");
+function start(quiet = true): Promise<RunningTracker> {
+  return startTrackerProcess(quiet ? ["--quiet"] : []);
 }
 
 /** Run main.ts to completion with the given arguments (bounded). */

@@ -3,7 +3,7 @@
  * TOML of --print-config, and the settings table in README.md (written there by
  * scripts/settings-doc.ts; test/settings-doc.test.ts keeps the two equal).
  */
-import { allowedText, CONFIG_ENV, DEFAULT_CONFIG, envName, flagName, fmtNumber, KEYS, POSITIONALS, PROGRAM, quote, spec, tomlKey } from "./settings.ts";
+import { allowedText, CONFIG_ENV, DEFAULT_CONFIG, docText, envName, flagName, fmtNumber, KEYS, POSITIONALS, PROGRAM, quote, spec, tomlKey } from "./settings.ts";
 import type { Config, Key } from "./settings.ts";
 
 /** The default as --help and the TOML comments show it: a machine-dependent one with this machine's value. */
@@ -48,7 +48,7 @@ export function usageText(): string {
     const f = spec(key);
     const flag = f.kind === "bool" ? boolFlags(key, ", ") : `--${flagName(key)} ${f.placeholder}`;
     lines.push(`  ${flag.padEnd(38)} ${envName(key).padEnd(30)} ${defaultText(key)}`);
-    lines.push(`      ${f.doc}`);
+    lines.push(`      ${docText(key)}`);
   }
   lines.push(
     "",
@@ -101,7 +101,7 @@ export function configToToml(config: Config): string {
   for (const key of KEYS) {
     const f = spec(key);
     const flag = f.kind === "bool" ? boolFlags(key, " / ") : `--${flagName(key)}`;
-    lines.push("", `# ${f.doc}`, `# flag ${flag}, env ${envName(key)}, default: ${defaultText(key)}`);
+    lines.push("", `# ${docText(key)}`, `# flag ${flag}, env ${envName(key)}, default: ${defaultText(key)}`);
     if (f.defaultText !== undefined) {
       lines.push("# (remove this line to keep the automatic default on another machine)");
     }
@@ -129,7 +129,7 @@ export function settingsTable(): string {
     const position = POSITIONALS.indexOf(key);
     if (position >= 0) flag += ` (or ${ordinal(position + 1)} positional)`;
     const dflt = f.defaultText ?? valueText(DEFAULT_CONFIG[key], code);
-    const meaning = f.kind === "int" || f.kind === "number" ? `${f.doc} Must be ${allowedText(key)}.` : f.doc;
+    const meaning = f.kind === "int" || f.kind === "number" ? `${docText(key)} Must be ${allowedText(key)}.` : docText(key);
     const cells = [flag, code(envName(key)), code(tomlKey(key)), dflt, meaning];
     rows.push(`| ${cells.map((c) => c.replaceAll("|", "\\|")).join(" | ")} |`);
   }

@@ -34,6 +34,11 @@ interface Common<K extends Kind> {
   default: KindValues[K];
   /** For --help, the TOML comments and README.md. */
   doc: string;
+  /**
+   * Applied to the running tracker when SIGHUP reloads the configuration; the others need a
+   * restart (their values size buffers, timers and the store when the tracker starts).
+   */
+  live?: true;
   /** Extra rule on a parsed value: returns what is allowed ("must be ...") when it fails. */
   check?: (value: KindValues[K]) => string | undefined;
   /**
@@ -135,6 +140,7 @@ const SETTINGS = {
     doc: "Starting announce interval, seconds; must lie within interval-min..interval-max, where the load rule then moves it.",
   },
   intervalMin: {
+    live: true,
     kind: "int",
     default: 239, // sc6: 4 minutes (minus a second)
     min: 1,
@@ -143,6 +149,7 @@ const SETTINGS = {
     doc: "Shortest announce interval, seconds.",
   },
   intervalMax: {
+    live: true,
     kind: "int",
     default: 1799, // sc6: 30 minutes (minus a second)
     min: 1,
@@ -159,6 +166,7 @@ const SETTINGS = {
     doc: "How often the interval rule runs (and the terminal line is printed), seconds.",
   },
   intervalStep: {
+    live: true,
     kind: "int",
     default: 60, // one minute per step
     min: 0,
@@ -167,6 +175,7 @@ const SETTINGS = {
     doc: "How far the interval moves per period, seconds. 0 keeps the interval fixed.",
   },
   maxLoad: {
+    live: true,
     kind: "number",
     default: DEFAULT_MAX_LOAD,
     defaultText: "CPUs available - 0.5",
@@ -194,6 +203,7 @@ const SETTINGS = {
     doc: "An empty torrent keeps its downloaded count this long before it is forgotten, seconds.",
   },
   numwantDefault: {
+    live: true,
     kind: "int",
     default: 50, // BEP 3 / common client default
     min: 0,
@@ -247,6 +257,7 @@ const SETTINGS = {
     doc: "A rendered full scrape is reused for this long, seconds.",
   },
   quiet: {
+    live: true,
     kind: "bool",
     default: false,
     doc: "Do not print the start-up line, the periodic terminal line or the stop message.",
@@ -297,6 +308,21 @@ const SETTINGS = {
     check: (v) =>
       v === "" || HEADER_NAME.test(v) ? undefined : 'must be empty or an HTTP header name such as "x-forwarded-for"',
   },
+  stateFile: {
+    kind: "string",
+    default: "", // off: swarms live in memory only
+    placeholder: "<path>",
+    doc: "Keep swarms and downloaded counts across restarts in this file: written on SIGTERM/SIGINT, on SIGUSR1 and every state-interval seconds (to a temporary file, fsynced, then renamed), read back at start. Empty: off.",
+    check: (v) => (v.includes("\0") ? "must be a file path" : undefined),
+  },
+  stateInterval: {
+    kind: "int",
+    default: 300,
+    min: 0,
+    max: 86_400,
+    placeholder: "<seconds>",
+    doc: "How often the state file is written while running, seconds; 0: only at stop and on SIGUSR1. A SIGKILL loses at most this much.",
+  },
 } satisfies Record<string, Setting>;
 
 // ---------------------------------------------------------------------------------------------
@@ -326,6 +352,15 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze(
     }),
   ) as Config,
 );
+
+/** The settings SIGHUP applies to the running tracker. */
+export const LIVE_KEYS = KEYS.filter((key) => spec(key).live === true);
+
+/** A setting's documentation as every document shows it. */
+export function docText(key: Key): string {
+  const f = spec(key);
+  return f.live === true ? `${f.doc} Reloaded on SIGHUP.` : f.doc;
+}
 
 /** The settings that are also positional arguments, in order. */
 export const POSITIONALS = KEYS.filter((key) => spec(key).positional !== undefined);

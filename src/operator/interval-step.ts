@@ -16,13 +16,13 @@ export interface IntervalStep {
 }
 
 export function startIntervalStep(rules: TrackerRules, log: (line: string) => void): IntervalStep {
-  const config = rules.config;
   const counters = rules.counters;
   let lastRequests = 0;
   let lastStepAt = performance.now();
   const requests = () => counters[C.httpRequests]! + counters[C.udpPacketsIn]!;
 
   function step(move: boolean): void {
+    const config = rules.config; // read afresh: SIGHUP may have changed it
     const load = loadavg() as [number, number, number];
     const old = rules.interval;
     if (move) {
@@ -60,7 +60,7 @@ export function startIntervalStep(rules: TrackerRules, log: (line: string) => vo
     } catch (e) {
       console.error("interval step: unexpected error", e);
     }
-  }, config.intervalStepPeriod * 1000);
+  }, rules.config.intervalStepPeriod * 1000);
   timer.unref();
   return { printLine: () => step(false), stop: () => clearInterval(timer) };
 }

@@ -36,7 +36,8 @@ export const REFUSED_TOO_MANY_PEERS = "tracker is full (too many peers), try lat
 export const REFUSED_FULL_SCRAPE = "full scrape is disabled on this tracker: give one or more info_hash parameters";
 
 export class TrackerRules {
-  readonly config: Config;
+  /** The settings in force (SIGHUP may replace it with one whose live settings changed). */
+  config: Config;
   readonly store: SwarmStore;
   readonly counters = newCounters();
   /** The announce interval handed to clients now, seconds. `min interval` equals it. */

@@ -11,6 +11,7 @@
 import { loadavg } from "node:os";
 import { C, COUNTER_NAMES, type CounterName } from "../../rules/counters.ts";
 import type { TrackerRules } from "../../rules/tracker-rules.ts";
+import type { StateStatus } from "../state-keeper.ts";
 import type { UdpReceiveStats } from "../udp-receive-stats.ts";
 import { RATE_WINDOW_SECONDS } from "./rate-window.ts";
 
@@ -114,6 +115,8 @@ export interface StatsSnapshot {
     receiveDrops: number | null;
     receiveQueueBytes: number | null;
   };
+  /** The state file (--state-file): its last write and what the start restored; null when off. */
+  state: StateStatus | null;
   /** Every raw counter by its stats-counters.ts name (new counters appear here first). */
   counters: Record<string, number>;
 }
@@ -134,6 +137,8 @@ export interface StatsSources {
   swarm(): SwarmFigures;
   /** The kernel's figures for the UDP socket, or null when unknown. Optional: null if absent. */
   udpReceive?(): UdpReceiveStats | null;
+  /** The state file's status, or null when it is off. Optional: null if absent. */
+  state?(): StateStatus | null;
 }
 
 /** What collectStats reads of the rules. */
@@ -214,6 +219,7 @@ export function collectStats(rules: StatsRules, src: StatsSources, now = new Dat
       receiveDrops: kernel === null ? null : kernel.drops,
       receiveQueueBytes: kernel === null ? null : kernel.queuedBytes,
     },
+    state: src.state?.() ?? null,
     counters,
   };
 }

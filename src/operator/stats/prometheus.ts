@@ -119,6 +119,11 @@ export function metricFamilies(s: StatsSnapshot): MetricFamily[] {
   gauge("tracker_sweep_duration_seconds", "Time the last sweep cycle spent sweeping.", s.sweep.micros / 1e6);
   gauge("tracker_sweep_longest_slice_seconds", "The longest single sweep slice (the longest the sweep held the event loop at once).", s.sweep.longestSliceMicros / 1e6, 'period="last_cycle"');
   gauge("tracker_sweep_longest_slice_seconds", "", s.sweep.longestSliceMicrosSinceStart / 1e6, 'period="since_start"');
+  if (s.state !== null && s.state.lastSavedAt !== null) {
+    gauge("tracker_state_last_save_timestamp_seconds", "When the state file was last written, Unix seconds.", Date.parse(s.state.lastSavedAt) / 1000);
+    gauge("tracker_state_last_save_duration_seconds", "How long the last state file write took.", (s.state.lastSaveMillis ?? 0) / 1000);
+    gauge("tracker_state_last_save_bytes", "Size of the last state file written.", s.state.lastSaveBytes ?? 0);
+  }
   return [...families.values()];
 }
 

@@ -8,6 +8,7 @@ import type { HttpHandlerOptions } from "../../server/http.ts";
 import { C } from "../../rules/counters.ts";
 import type { TrackerRules } from "../../rules/tracker-rules.ts";
 import { createFullScrape } from "../full-scrape.ts";
+import type { StateStatus } from "../state-keeper.ts";
 import { udpReceiveStatsReader, type UdpReceiveStats } from "../udp-receive-stats.ts";
 import { statsAccess } from "./access.ts";
 import { cachedSwarmFigures, collectStats, type StatsSources } from "./collect.ts";
@@ -34,8 +35,11 @@ export interface OperatorRoutes extends HttpHandlerOptions {
  *
  * @param server  Bun's server, read at request time for pendingRequests (it is created after
  *                the handler, hence a function); omit it, or return null, to leave the figure out.
+ * @param state   the state file's status, or null when it is off.
  */
-export function createOperatorRoutes(rules: TrackerRules, server: () => ServerGauges | null = () => null): OperatorRoutes {
+export function createOperatorRoutes(
+  rules: TrackerRules, server: () => ServerGauges | null = () => null, state: () => StateStatus | null = () => null,
+): OperatorRoutes {
   const counters = rules.counters;
   const allowed = statsAccess(rules.config.statsAllow);
   const rate = new RateWindow(() => counters[C.httpRequests]! + counters[C.udpPacketsIn]!);
@@ -46,6 +50,7 @@ export function createOperatorRoutes(rules: TrackerRules, server: () => ServerGa
     openHttpRequests: () => server()?.pendingRequests ?? null,
     requestsPerSecond: () => rate.rate(),
     swarm: cachedSwarmFigures(rules),
+    state,
     udpReceive: () => {
       const port = server()?.port;
       if (port === undefined) return null;

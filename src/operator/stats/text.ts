@@ -137,6 +137,14 @@ export function renderStatsText(s: StatsSnapshot): string {
       ["stats.receive_queue_bytes_udp", u.receiveQueueBytes ?? 0, "waiting in the receive buffer now"] as Row,
     ]),
   ]));
+  if (s.state !== null) {
+    const st = s.state;
+    sections.push(
+      `state.file = ${st.path}\n` +
+        `state.last_saved = ${st.lastSavedAt ?? "not yet"}${st.lastSaveMillis === null ? "" : ` (${thousands(st.lastSaveMillis)} ms, ${thousands(st.lastSaveBytes ?? 0)} bytes, ${st.lastSaveResult})`}\n` +
+        `state.at_start = ${st.restore}${st.restore === "restored" ? ` (${thousands(st.restoredTorrents)} torrents, ${thousands(st.restoredPeers)} peers)` : ""}\n`,
+    );
+  }
   const others: Row[] = Object.keys(s.counters)
     .filter((name) => !SHOWN_COUNTERS.has(name))
     .map((name) => [`stats.${name}`, s.counters[name]!]);

@@ -61,6 +61,31 @@ export interface MemoryStoreLimits {
   peerIds?: boolean;
 }
 
+/** State file records (see MemoryStore.encodeState): head and per-peer sizes, flag bits. */
+export const STATE_RECORD_HEAD = 20 + 4 + 4 + 4 + 4;
+export const STATE_PEER4 = 6 + 4 + 1;
+export const STATE_PEER6 = 18 + 4 + 1;
+const STATE_SEEDER = 1;
+const STATE_COUNTED = 2;
+
+/** Where a state encoding stands: the torrent id, and the family and peer index inside it. */
+export class StateCursor {
+  t = 0;
+  family: 4 | 6 = 4;
+  k = 0;
+  done = false;
+}
+
+/** What a restore did. */
+export interface RestoreReport {
+  torrents: number;
+  peers: number;
+  /** Peers that went quiet for longer than the peer timeout while the tracker was down. */
+  expired: number;
+  /** Peers (and torrents' peers) left out by the capacity limits. */
+  refused: number;
+}
+
 /** Copy n bytes (n <= 20: a loop beats a native call and allocates nothing). */
 function copyBytes(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
   for (let i = 0; i < n; i++) dst[dstOff + i] = src[srcOff + i]!;
@@ -657,6 +682,149 @@ export class MemoryStore implements SwarmStore {
     }
     this.sweepPeersLeft = left;
     return true;
+  }
+
+  // ---- state file: snapshot and restore (the format is state-file.ts's; records here) -------
+
+  /**
+   * Write torrent records from `c` into out[off ..] until the next one would not fit or every
+   * torrent is written (then c.done); returns the new offset. A record (all little-endian):
+   *
+   *   20 B info_hash | u32 downloaded | u32 last announce, Unix s | u32 n4 | u32 n6
+   *   n4 x (6 B IPv4 record | u32 last seen, Unix s | u8 flags)
+   *   n6 x (18 B IPv6 record | u32 last seen, Unix s | u8 flags)        flags: 1 seeder, 2 counted
+   *
+   * A swarm too big for what is left of `out` goes on in the next record, under the same hash:
+   * so the caller can write the file in bounded slices, letting requests through in between.
+   * The store may change between slices (the snapshot is then fuzzy by those announces; restore
+   * merges records of the same torrent). Times are written as Unix seconds from the ticks.
+   */
+  encodeState(c: StateCursor, out: Buffer, off: number, now: number): number {
+    const nowTick = this.tick(now);
+    const nowTorrentTick = this.torrentTick(now);
+    while (!c.done) {
+      const t = c.t;
+      if (t >= this.ttop) {
+        c.done = true;
+        break;
+      }
+      if (!this.isLive(t)) {
+        c.t++;
+        c.k = 0;
+        c.family = 4;
+        continue;
+      }
+      const len4 = this.runs4.len[t]!;
+      const len6 = this.has6 ? this.runs6.len[t]! : 0;
+      const from4 = c.family === 4 ? Math.min(c.k, len4) : len4;
+      const from6 = c.family === 6 ? Math.min(c.k, len6) : 0;
+      let space = out.length - off - STATE_RECORD_HEAD;
+      if (space < STATE_PEER6) break; // not even one peer of each kind: the next slice
+      const n4 = Math.min(len4 - from4, Math.floor(space / STATE_PEER4));
+      space -= n4 * STATE_PEER4;
+      const n6 = from4 + n4 < len4 ? 0 : Math.min(len6 - from6, Math.floor(space / STATE_PEER6));
+      copyBytes(this.hash, t * INFO_HASH_LENGTH, out, off, INFO_HASH_LENGTH);
+      off = out.writeUInt32LE(this.downloaded[t]!, off + INFO_HASH_LENGTH);
+      const idle = ((nowTorrentTick - this.active[t]!) & 0xffff) * this.torrentTickSeconds;
+      off = out.writeUInt32LE(Math.max(0, now - idle), off);
+      off = out.writeUInt32LE(n4, off);
+      off = out.writeUInt32LE(n6, off);
+      off = this.encodePeers(this.runs4, t, from4, n4, out, off, now, nowTick);
+      off = this.encodePeers(this.runs6, t, from6, n6, out, off, now, nowTick);
+      if (from4 + n4 < len4) {
+        c.family = 4;
+        c.k = from4 + n4;
+      } else if (from6 + n6 < len6) {
+        c.family = 6;
+        c.k = from6 + n6;
+      } else {
+        c.t++;
+        c.k = 0;
+        c.family = 4;
+      }
+    }
+    return off;
+  }
+
+  private encodePeers(runs: FamilyRuns, t: number, from: number, n: number, out: Buffer, off: number, now: number, nowTick: number): number {
+    const arena = runs.arena;
+    const stride = arena.stride;
+    for (let k = from; k < from + n; k++) {
+      const p = runs.off[t]! + k;
+      off += arena.rec.copy(out, off, p * stride, p * stride + stride);
+      const seen = arena.seen[p]!;
+      const age = ((nowTick - seen) & SEEN_TICKS) * this.tickSeconds;
+      off = out.writeUInt32LE(Math.max(0, now - age), off);
+      out[off++] = ((seen & FLAG_SEEDER) !== 0 ? STATE_SEEDER : 0) | ((seen & FLAG_COUNTED) !== 0 ? STATE_COUNTED : 0);
+    }
+    return off;
+  }
+
+  /**
+   * Apply one record from buf[off .. end) (see encodeState) at time `now`: its torrent is found
+   * or created, its downloaded count kept (the larger, when records repeat a torrent), its peers
+   * added unless they went quiet for longer than the peer timeout meanwhile or are there already.
+   * Capacity limits hold: what does not fit is counted in `r`, not added. Returns the offset
+   * after the record, or -1 when the record is malformed (the caller stops there).
+   */
+  restoreRecord(buf: Buffer, off: number, end: number, now: number, r: RestoreReport): number {
+    if (end - off < STATE_RECORD_HEAD) return -1;
+    const downloaded = buf.readUInt32LE(off + 20);
+    const lastActive = buf.readUInt32LE(off + 24);
+    const n4 = buf.readUInt32LE(off + 28);
+    const n6 = buf.readUInt32LE(off + 32);
+    const size = STATE_RECORD_HEAD + n4 * STATE_PEER4 + n6 * STATE_PEER6;
+    if (size > end - off) return -1;
+    let t = this.findTorrent(buf, off);
+    if (t < 0) {
+      if (this.torrentCount >= this.limits.maxTorrents) {
+        r.refused += n4 + n6;
+        return off + size;
+      }
+      t = this.createTorrent(buf, off, lastActive);
+      r.torrents++;
+    }
+    if (downloaded > this.downloaded[t]!) this.downloaded[t] = downloaded;
+    this.active[t] = this.torrentTick(Math.min(lastActive, now));
+    let p = off + STATE_RECORD_HEAD;
+    p = this.restorePeers(t, 4, buf, p, n4, now, r);
+    p = this.restorePeers(t, 6, buf, p, n6, now, r);
+    // A torrent that came back empty is kept only for its count, within the retention.
+    if (this.peersOf(t) === 0 && (this.downloaded[t] === 0 || now - lastActive > this.limits.torrentRetention)) {
+      this.deleteTorrent(t);
+      r.torrents--;
+    }
+    return p;
+  }
+
+  private restorePeers(t: number, family: 4 | 6, buf: Buffer, p: number, n: number, now: number, r: RestoreReport): number {
+    if (n > 0 && family === 6 && !this.has6) this.enable6();
+    const runs = family === 4 ? this.runs4 : this.runs6;
+    const arena = runs.arena;
+    const stride = arena.stride;
+    for (let i = 0; i < n; i++, p += stride + 5) {
+      const lastSeen = buf.readUInt32LE(p + stride);
+      const flags = buf[p + stride + 4]!;
+      if (lastSeen > now || now - lastSeen > this.limits.peerTimeout) {
+        r.expired++;
+        continue;
+      }
+      if (runs.find(t, buf, p) >= 0) continue; // a record repeated by a fuzzy snapshot
+      if (this.peerCount >= this.limits.maxPeers || runs.len[t]! >= 1 << MAX_CLASS) {
+        r.refused++;
+        continue;
+      }
+      const slot = this.appendPeer(t, runs, buf, p);
+      let f = 0;
+      if ((flags & STATE_SEEDER) !== 0) {
+        f |= FLAG_SEEDER;
+        this.seeders[t]!++;
+      }
+      if ((flags & STATE_COUNTED) !== 0) f |= FLAG_COUNTED;
+      arena.seen[slot] = f | this.tick(lastSeen);
+      r.peers++;
+    }
+    return p;
   }
 
   // ---- figures --------------------------------------------------------------------------------
