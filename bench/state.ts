@@ -1,0 +1,79 @@
+/**
+ * The state file at size: fill the in-memory store with --peers peers in --torrents torrents
+ * (default sc6's 760,000 in 520,000), write the state file as the running tracker does while a
+ * 1 ms timer measures how long the event loop is held at once, then restore it into a fresh
+ * store. Prints the file size, the write and restore times, and the longest loop stall.
+ *
+ *   npx bun run bench/state.ts [--peers N] [--torrents N] [--dir DIR]
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { intArg } from "./cli-args.ts";
+import { AnnounceResult } from "../src/rules/results.ts";
+import { MemoryStore } from "../src/store/memory/memory-store.ts";
+import { restoreState, saveState } from "../src/store/state-file.ts";
+import { StoreAnnounce } from "../src/store/store.ts";
+
+const USAGE = "usage: npx bun run bench/state.ts [--peers N] [--torrents N] [--dir DIR]";
+function fail(message: string): never {
+  console.error(`error: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+let peers = 760_000;
+let torrents = 520_000;
+let dir: string | null = null;
+const argv = Bun.argv.slice(2);
+for (let i = 0; i < argv.length; i += 2) {
+  const value = argv[i + 1] ?? fail(`${argv[i]} needs a value`);
+  if (argv[i] === "--peers") peers = intArg("--peers", value, 1, 50_000_000, fail);
+  else if (argv[i] === "--torrents") torrents = intArg("--torrents", value, 1, 10_000_000, fail);
+  else if (argv[i] === "--dir") dir = value;
+  else fail(`unknown option ${argv[i]}`);
+}
+const workDir = dir ?? mkdtempSync(join(tmpdir(), "sc6-state-bench-"));
+const path = join(workDir, "state");
+
+const limits = { maxTorrents: 20_000_000, maxPeers: 60_000_000, peerTimeout: 2700, torrentRetention: 86_400 };
+const store = new MemoryStore(limits);
+const now = Math.floor(Date.now() / 1000);
+const op = new StoreAnnounce();
+op.infoHash = new Uint8Array(20);
+op.peerId = new Uint8Array(20);
+op.now = now;
+const res = new AnnounceResult();
+const ih = new DataView(op.infoHash.buffer);
+// Every torrent gets one peer, the rest go to torrents at random (sc6's 1.46 peers a torrent).
+for (let p = 0; p < peers; p++) {
+  const t = p < torrents ? p : Math.floor(Math.random() * torrents);
+  ih.setUint32(0, t);
+  ih.setUint32(4, t * 2654435761);
+  const r = op.record;
+  r[0] = 10; r[1] = (p >> 16) & 255; r[2] = (p >> 8) & 255; r[3] = p & 255; r[4] = (p >> 24) & 255; r[5] = 1;
+  op.seeder = (p & 1) === 0;
+  store.announce(op, res);
+}
+console.log(`filled ${store.peerCount} peers in ${store.torrentCount} torrents`);
+
+// The longest gap between 1 ms timer callbacks while the write runs: how long the loop is held.
+let last = performance.now();
+let longest = 0;
+const probe = setInterval(() => {
+  const t = performance.now();
+  if (t - last > longest) longest = t - last;
+  last = t;
+}, 1);
+const saved = await saveState(path, store, 299, now);
+clearInterval(probe);
+console.log(
+  `write: ${(saved.bytes / 1e6).toFixed(1)} MB in ${saved.millis.toFixed(0)} ms (with fsync and rename); ` +
+    `longest event-loop stall meanwhile ${longest.toFixed(1)} ms`,
+);
+
+const fresh = new MemoryStore(limits);
+const t0 = performance.now();
+const out = restoreState(path, fresh, now + 60);
+const restoreMs = performance.now() - t0;
+if (out.kind !== "restored") throw new Error(`restore failed: ${JSON.stringify(out)}`);
+console.log(`restore: ${out.report.torrents} torrents, ${out.report.peers} peers in ${restoreMs.toFixed(0)} ms (at start, before listening)`);
+if (dir === null) rmSync(workDir, { recursive: true, force: true });
