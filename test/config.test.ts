@@ -62,6 +62,7 @@ describe("defaults", () => {
       udpSecret: "",
       httpIdleTimeout: 10,
       trustProxyHeader: "",
+      completionsPerAddress: 3,
       stateFile: "",
       stateInterval: 300,
     });
@@ -117,6 +118,7 @@ const SAMPLES: Record<Key, [string, string, Config[Key]]> = {
   udpSecret: ["0123456789abcdef0123", '"0123456789abcdef0123"', "0123456789abcdef0123"],
   httpIdleTimeout: ["255", "255", 255],
   trustProxyHeader: ["x-forwarded-for", '"x-forwarded-for"', "x-forwarded-for"],
+  completionsPerAddress: ["0", "0", 0],
   stateFile: ["/var/lib/tracker/state", '"/var/lib/tracker/state"', "/var/lib/tracker/state"],
   stateInterval: ["0", "0", 0],
 };

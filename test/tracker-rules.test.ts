@@ -29,6 +29,8 @@ interface Announce {
   both?: boolean;
   wantsPeerIds?: boolean;
   peerId?: Uint8Array;
+  /** Default 6881. */
+  port?: number;
 }
 
 /** A rules instance with its own request/result objects, as an adapter keeps them. */
@@ -44,8 +46,9 @@ function setup(args: string[] = []) {
     req.peerId = a.peerId ?? new Uint8Array(20).fill(a.peer);
     req.family = family;
     req.record.fill(0);
-    if (family === 4) req.record.set([10, 0, 0, a.peer, 0x1a, 0xe1]);
-    else req.record.set([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, a.peer, 0x1a, 0xe1]);
+    const port = a.port ?? 6881;
+    if (family === 4) req.record.set([10, 0, 0, a.peer, port >> 8, port & 255]);
+    else req.record.set([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, a.peer, port >> 8, port & 255]);
     req.leftIsZero = a.seeder ?? false;
     req.event = a.event ?? EVENT_NONE;
     req.numwant = a.numwant ?? -1;
@@ -144,6 +147,27 @@ describe("TrackerRules: events and counts", () => {
     expect([announce({ peer: 1 }).interval, announce({ peer: 1 }).minInterval]).toEqual([300, 300]);
     rules.interval = 420; // the load rule moved it
     expect([announce({ peer: 1 }).interval, announce({ peer: 1 }).minInterval]).toEqual([420, 420]);
+  });
+});
+
+describe("TrackerRules: completions", () => {
+  // Regression (issue 12): many ports from one address added a completion each.
+  test("one address counts at most completions-per-address completions per torrent per hour", () => {
+    const { rules, announce } = setup(["--completions-per-address", "2"]);
+    // Ten "peers" on one address (10.0.0.7, ports differ): only two completions count.
+    for (let port = 0; port < 10; port++) {
+      announce({ peer: 7, seeder: true, event: EVENT_COMPLETED, port: 7000 + port });
+    }
+    expect(announce({ peer: 8, seeder: true, event: EVENT_COMPLETED }).downloaded).toBe(3); // another address still counts
+    expect(rules.counters[C.completionsNotCounted]).toBe(8);
+    // Per torrent: the same address completes another torrent.
+    expect(announce({ torrent: 2, peer: 7, seeder: true, event: EVENT_COMPLETED }).downloaded).toBe(1);
+  });
+
+  test("0 means no limit (a completion still counts once per peer)", () => {
+    const { announce } = setup(["--completions-per-address", "0"]);
+    for (let port = 0; port < 10; port++) announce({ peer: 7, seeder: true, event: EVENT_COMPLETED, port: 7000 + port });
+    expect(announce({ peer: 7, seeder: true, event: EVENT_COMPLETED, port: 7000 }).downloaded).toBe(10);
   });
 });
 

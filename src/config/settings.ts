@@ -308,6 +308,14 @@ const SETTINGS = {
     check: (v) =>
       v === "" || HEADER_NAME.test(v) ? undefined : 'must be empty or an HTTP header name such as "x-forwarded-for"',
   },
+  completionsPerAddress: {
+    kind: "int",
+    default: 3,
+    min: 0,
+    max: 1_000_000,
+    placeholder: "<n>",
+    doc: "Most `completed` events counted per address, per torrent, per hour: one host announcing from many ports cannot inflate a torrent's downloaded count. 0: no limit (still once per peer).",
+  },
   stateFile: {
     kind: "string",
     default: "", // off: swarms live in memory only

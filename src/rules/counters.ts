@@ -35,6 +35,8 @@ export const COUNTER_NAMES = [
   "refusedPeerCapacity",
   "refusedScrapeHashes",
   "refusedFullScrape",
+  /** `completed` events served but not counted: past completionsPerAddress for their address. */
+  "completionsNotCounted",
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

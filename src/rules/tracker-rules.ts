@@ -7,7 +7,9 @@
  *   numwant      absent (-1) -> numwantDefault; anything above numwantMax -> numwantMax
  *   seeder       exactly `left = 0` (the adapters read it exactly, even past 2^53)
  *   events       stopped: the peer leaves its swarm and gets no peers back; completed: one
- *                download counted, once per peer (the store remembers who was counted);
+ *                download counted, once per peer (the store remembers who was counted), and
+ *                at most completionsPerAddress per address and torrent an hour (one host on
+ *                many ports cannot inflate the count);
  *                started, paused (BEP 21) and none: a regular announce
  *   self         a peer never gets itself back (the store's selection guarantees it)
  *   capacity     a new torrent past maxTorrents, or a new peer past maxPeers, is refused with
@@ -27,6 +29,7 @@ import type { Config } from "../config/types.ts";
 import { EVENT_COMPLETED, EVENT_STOPPED } from "../protocol/events.ts";
 import { MemoryStore } from "../store/memory/memory-store.ts";
 import { STORE_FULL_TORRENTS, STORE_OK, StoreAnnounce, type SwarmStore } from "../store/store.ts";
+import { CompletionLimit } from "./completion-limit.ts";
 import { C, newCounters } from "./counters.ts";
 import type { AnnounceRequest, ScrapeRequest } from "./requests.ts";
 import type { AnnounceResult, ScrapeResult } from "./results.ts";
@@ -49,6 +52,7 @@ export class TrackerRules {
   /** The store's view of the announce being served: one, reused. */
   private readonly op = new StoreAnnounce();
   private readonly tooManyHashes: string;
+  private readonly completions: CompletionLimit;
 
   constructor(config: Config, store?: SwarmStore) {
     this.config = config;
@@ -61,6 +65,7 @@ export class TrackerRules {
       peerIds: config.peerIds,
     });
     this.tooManyHashes = `too many info_hash values in one scrape (at most ${config.scrapeMaxHashes})`;
+    this.completions = new CompletionLimit(config.completionsPerAddress);
   }
 
   /** The numwant to use: the default when the client did not say (< 0), capped by the config. */
@@ -91,10 +96,10 @@ export class TrackerRules {
     op.peerIdOff = req.peerIdOff;
     op.seeder = req.leftIsZero;
     op.leaving = req.event === EVENT_STOPPED;
-    op.completed = req.event === EVENT_COMPLETED;
     op.numwant = this.numwant(req.numwant);
     op.bothFamilies = req.bothFamilies;
     op.now = nowSeconds();
+    op.completed = req.event === EVENT_COMPLETED && this.countCompletion(req, op.now);
     const status = store.announce(op, res);
     if (status !== STORE_OK) {
       const torrents = status === STORE_FULL_TORRENTS;
@@ -104,6 +109,13 @@ export class TrackerRules {
       return;
     }
     if (req.wantsPeerIds) res.peerIdsKnown = res.peers4.allIdsKnown() && res.peers6.allIdsKnown();
+  }
+
+  /** Whether a completion may count: not past completionsPerAddress for its address and torrent. */
+  private countCompletion(req: AnnounceRequest, now: number): boolean {
+    if (this.completions.allow(req.infoHash, req.infoHashOff, req.record, req.family === 4 ? 4 : 16, now)) return true;
+    this.counters[C.completionsNotCounted]!++;
+    return false;
   }
 
   /** Serve one scrape: fills `res` (reset first) with counts in request order, or a refusal. */
