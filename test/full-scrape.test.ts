@@ -167,7 +167,7 @@ describe("createFullScrape cache (fake clock)", () => {
     let now = 0;
     const handler = createFullScrape(rules, { now: () => now });
     const get = async (ae = "identity") =>
-      new Uint8Array(await handler(new Request("http://tracker/scrape", { headers: { "Accept-Encoding": ae } })).arrayBuffer());
+      new Uint8Array(await (await handler(new Request("http://tracker/scrape", { headers: { "Accept-Encoding": ae } }))).arrayBuffer());
     return { rules, get, at: (t: number) => (now = t) };
   }
 
@@ -192,6 +192,43 @@ describe("createFullScrape cache (fake clock)", () => {
     await get();
     await get();
     expect(rules.counters[C.httpFullScrapeRenders]).toBe(2);
+  });
+});
+
+describe("createFullScrape: shared bodies, bounded concurrency", () => {
+  // Regression (issue 12): each answer held its own copy of the body (20 concurrent answers of a
+  // 35 MB body: 790 MiB), and nothing bounded how many were under way.
+  test("answers stream one shared body; past --full-scrape-max-concurrent: 503 with Retry-After; a slot frees when its reader finishes or leaves", async () => {
+    const rules = new TrackerRules(testConfig(["--full-scrape", "--full-scrape-max-concurrent", "2", "--full-scrape-cache", "30"]));
+    for (let i = 0; i < 2000; i++) announceDirect(rules, new Uint8Array(20).fill(i & 255).map((b, k) => (k === 0 ? i >> 8 : b)), 1, i % 2 === 0);
+    const handler = createFullScrape(rules, { chunkBytes: 1024 });
+    const request = () => handler(new Request("http://tracker/scrape"));
+    const a = await request();
+    const b = await request();
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const busy = await request(); // both slots taken: their bodies are not read yet
+    expect(busy.status).toBe(503);
+    expect(busy.headers.get("Retry-After")).toBe("30");
+    expect(rules.counters[C.http503]).toBe(1);
+    // The readers get the same bytes, in many chunks (views of the one body).
+    const readerA = a.body!.getReader();
+    const chunks: Uint8Array[] = [];
+    for (;;) {
+      const r = await readerA.read();
+      if (r.done) break;
+      chunks.push(r.value);
+    }
+    expect(chunks.length).toBeGreaterThan(10);
+    expect(chunks.every((c) => c.buffer === chunks[0]!.buffer)).toBe(true); // one shared buffer
+    const whole = new Uint8Array(Buffer.concat(chunks));
+    expect(decodeFiles(whole).length).toBe(2000);
+    // A finished reader frees its slot; so does one that leaves early.
+    expect((await request()).status).toBe(200);
+    await b.body!.cancel();
+    const c = await request();
+    expect(c.status).toBe(200);
+    expect(new Uint8Array(await c.arrayBuffer())).toEqual(whole);
+    expect(rules.counters[C.httpFullScrapeRenders]).toBe(1);
   });
 });
 

@@ -256,6 +256,14 @@ const SETTINGS = {
     placeholder: "<seconds>",
     doc: "A rendered full scrape is reused for this long, seconds.",
   },
+  fullScrapeMaxConcurrent: {
+    kind: "int",
+    default: 4,
+    min: 1,
+    max: 10_000,
+    placeholder: "<n>",
+    doc: "Most full scrapes sent at once; more get 503 with Retry-After. Each is streamed from the one cached body, so a slow reader holds no copy of it.",
+  },
   quiet: {
     live: true,
     kind: "bool",

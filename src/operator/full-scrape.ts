@@ -11,8 +11,8 @@
  *   ee
  *
  * Cost control: the rendered body is cached for config.fullScrapeCache seconds, so a burst of
- * full scrapes costs one render; the gzipped form is made on the first request that accepts
- * gzip and cached alongside. Not a hot path: rendering allocates freely (one exact-bound
+ * full scrapes costs one render; the gzipped form is made (off the event loop) on the first
+ * request that accepts gzip and cached alongside; answers stream the shared bodies (below). Not a hot path: rendering allocates freely (one exact-bound
  * buffer; the store allocates its sort); the store hands the torrents over in info_hash order
  * (MemoryStore.torrentsInHashOrder explains how it sorts 10M hashes fast).
  */
@@ -21,6 +21,8 @@ import { K_FILES, writeScrapeCounts } from "../protocol/http-answer.ts";
 import { C } from "../rules/counters.ts";
 import type { TrackerRules } from "../rules/tracker-rules.ts";
 import type { SwarmStore } from "../store/store.ts";
+import { gzip } from "node:zlib";
+import { promisify } from "node:util";
 
 const CH_E = 0x65;
 const INFO_HASH_LENGTH = 20;
@@ -66,22 +68,81 @@ export function acceptsGzip(header: string | null): boolean {
 export interface FullScrapeOptions {
   /** Milliseconds clock, for the cache (tests may pass their own). Default performance.now. */
   now?: () => number;
+  /** Bytes handed to the socket per pull of an answer's stream. Default 64 KiB. */
+  chunkBytes?: number;
 }
+
+const gzipAsync = promisify(gzip);
 
 /**
  * The full-scrape handler for HttpHandlerOptions.fullScrape. The HTTP server has already counted
- * the request in httpScrapes and httpFullScrapes; this counts the 200, the bytes sent and each
- * render (httpFullScrapeRenders: a render per cache window, not per request, when the cache works).
+ * the request in httpScrapes and httpFullScrapes; this counts the 200 (or the 503), the bytes
+ * sent and each render (httpFullScrapeRenders: a render per cache window, not per request).
+ *
+ * Memory: every answer in a cache window streams the same rendered body (and the same gzipped
+ * one) a chunk at a time, pulled as the client's socket drains, so a client that reads slowly
+ * or not at all holds a view of the shared body and the socket's buffer, never a copy (before,
+ * 20 concurrent answers of a 35 MB body took 790 MiB). At most fullScrapeMaxConcurrent answers
+ * are under way at once; more get 503 with Retry-After. The gzip runs on zlib's thread pool, off
+ * the event loop, once per window; requests that want it wait for that one.
  */
-export function createFullScrape(rules: TrackerRules, opts: FullScrapeOptions = {}): (req: Request) => Response {
+export function createFullScrape(rules: TrackerRules, opts: FullScrapeOptions = {}): (req: Request) => Response | Promise<Response> {
   const counters = rules.counters;
   const now = opts.now ?? (() => performance.now());
-  const ttlMs = rules.config.fullScrapeCache * 1000;
+  const chunk = opts.chunkBytes ?? 64 * 1024;
+  const config = rules.config;
+  const ttlMs = config.fullScrapeCache * 1000;
+  const retryAfter = String(Math.max(1, Math.min(config.fullScrapeCache, 60)));
   let plain: Uint8Array<ArrayBuffer> | null = null;
-  let gzipped: Uint8Array<ArrayBuffer> | null = null;
+  let gzipped: Promise<Uint8Array> | null = null;
   let renderedAt = 0;
+  let inFlight = 0;
 
-  return function fullScrape(req: Request): Response {
+  /** The answer's body: `body` in chunks, pulled as the socket drains; `release` once, at its end. */
+  function stream(body: Uint8Array, release: () => void): ReadableStream<Uint8Array> {
+    let off = 0;
+    return new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          if (off >= body.length) {
+            controller.close();
+            release();
+            return;
+          }
+          const end = Math.min(off + chunk, body.length);
+          controller.enqueue(body.subarray(off, end)); // a view of the shared body, no copy
+          off = end;
+        },
+        cancel: release, // the client went away
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  function answer(body: Uint8Array, gzip: boolean, release: () => void): Response {
+    counters[C.http200]!++;
+    counters[C.httpBytesOut]! += body.length;
+    const headers: Record<string, string> = { "Content-Type": "text/plain", Vary: "Accept-Encoding" };
+    if (gzip) headers["Content-Encoding"] = "gzip";
+    return new Response(stream(body, release), { headers });
+  }
+
+  return function fullScrape(req: Request): Response | Promise<Response> {
+    if (inFlight >= config.fullScrapeMaxConcurrent) {
+      counters[C.http503]!++;
+      return new Response(`too many full scrapes at once: try again in ${retryAfter} s\n`, {
+        status: 503,
+        headers: { "Content-Type": "text/plain", "Retry-After": retryAfter },
+      });
+    }
+    inFlight++;
+    let released = false;
+    const release = () => {
+      if (!released) {
+        released = true;
+        inFlight--;
+      }
+    };
     const t = now();
     if (plain === null || t - renderedAt >= ttlMs) {
       plain = renderFullScrape(rules.store);
@@ -89,17 +150,14 @@ export function createFullScrape(rules: TrackerRules, opts: FullScrapeOptions = 
       renderedAt = t;
       counters[C.httpFullScrapeRenders]!++;
     }
-    const gzip = acceptsGzip(req.headers.get("accept-encoding"));
-    let body = plain;
-    if (gzip) {
-      if (gzipped === null) gzipped = Bun.gzipSync(plain);
-      body = gzipped;
-    }
-    counters[C.http200]!++;
-    counters[C.httpBytesOut]! += body.length;
-    const headers: Record<string, string> = { "Content-Type": "text/plain", Vary: "Accept-Encoding" };
-    if (gzip) headers["Content-Encoding"] = "gzip";
-    // The cached bytes are shared by every answer in the window and never written again.
-    return new Response(body, { headers });
+    if (!acceptsGzip(req.headers.get("accept-encoding"))) return answer(plain, false, release);
+    gzipped ??= gzipAsync(plain);
+    return gzipped.then(
+      (body) => answer(body, true, release),
+      (e) => {
+        release();
+        throw e; // Bun's error handler answers 500 and counts it
+      },
+    );
   };
 }

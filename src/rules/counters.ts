@@ -11,6 +11,8 @@ export const COUNTER_NAMES = [
   "http404",
   "http405",
   "http500",
+  /** Full scrapes refused because --full-scrape-max-concurrent were already being sent. */
+  "http503",
   "httpBytesIn",
   "httpBytesOut",
   "httpAnnounces",

@@ -41,7 +41,7 @@ export interface HttpHandlerOptions {
   /** Routes tried before the 404 (stats pages). */
   extra?: ExtraRoute;
   /** Full scrape renderer, when enabled. Returns the answer to `/scrape` without info_hash. */
-  fullScrape?: (req: Request) => Response;
+  fullScrape?: (req: Request) => Response | Promise<Response>;
 }
 
 export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions = {}) {
@@ -153,7 +153,7 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
     return o;
   }
 
-  function scrape(req: Request, url: string, qs: number): Response {
+  function scrape(req: Request, url: string, qs: number): Response | Promise<Response> {
     counters[C.httpScrapes]!++;
     const err = parseScrapeQuery(url, qs, scrapeQuery);
     if (err !== null) return failure(err);
@@ -178,7 +178,7 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
     return answer(o);
   }
 
-  return function fetch(req: Request, server: Server<undefined>): Response {
+  return function fetch(req: Request, server: Server<undefined>): Response | Promise<Response> {
     counters[C.httpRequests]!++;
     const url = req.url;
     counters[C.httpBytesIn]! += url.length;

@@ -80,7 +80,7 @@ export interface StatsSnapshot {
   };
   http: {
     requests: number;
-    /** Answers by status code ("200", "400", "403", "404", "405", "500"). */
+    /** Answers by status code ("200", "400", "403", "404", "405", "500", "503"). */
     responses: Record<string, number>;
     /** Request URL characters received; answer body bytes sent. */
     bytesIn: number;
@@ -151,6 +151,7 @@ const HTTP_STATUS_COUNTERS: readonly [string, CounterName][] = [
   ["404", "http404"],
   ["405", "http405"],
   ["500", "http500"],
+  ["503", "http503"],
 ];
 
 export function collectStats(rules: StatsRules, src: StatsSources, now = new Date()): StatsSnapshot {

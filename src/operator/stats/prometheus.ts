@@ -28,6 +28,7 @@ const COUNTER_METRICS: Partial<Record<CounterName, { name: string; labels: strin
   http404: { name: "tracker_http_responses_total", labels: 'code="404"', help: "" },
   http405: { name: "tracker_http_responses_total", labels: 'code="405"', help: "" },
   http500: { name: "tracker_http_responses_total", labels: 'code="500"', help: "" },
+  http503: { name: "tracker_http_responses_total", labels: 'code="503"', help: "" },
   httpBytesIn: { name: "tracker_received_bytes_total", labels: 'protocol="http"', help: "Bytes received (HTTP: request URL characters; UDP: datagram payloads)." },
   udpBytesIn: { name: "tracker_received_bytes_total", labels: 'protocol="udp"', help: "" },
   httpBytesOut: { name: "tracker_sent_bytes_total", labels: 'protocol="http"', help: "Bytes sent (HTTP: answer bodies; UDP: datagram payloads)." },

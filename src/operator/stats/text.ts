@@ -40,7 +40,7 @@ function block(rows: Row[]): string {
 
 /** Counters the text page already shows under a friendlier name; the rest get listed raw. */
 const SHOWN_COUNTERS = new Set<string>([
-  "httpRequests", "http200", "http400", "http403", "http404", "http405", "http500", "httpBytesIn",
+  "httpRequests", "http200", "http400", "http403", "http404", "http405", "http500", "http503", "httpBytesIn",
   "httpBytesOut", "httpAnnounces", "httpScrapes", "httpFullScrapes", "httpFullScrapeRenders",
   "httpFailures", "udpPacketsIn", "udpBytesIn", "udpBytesOut", "udpConnects", "udpAnnounces",
   "udpScrapes", "udpErrorsSent", "udpDropped", "udpBadConnectionId", "udpSendErrors", "udpIcmpErrors",
@@ -102,6 +102,7 @@ export function renderStatsText(s: StatsSnapshot): string {
     ["stats.http_404", h.responses["404"] ?? 0],
     ["stats.http_405", h.responses["405"] ?? 0, "Not GET"],
     ["stats.http_500", h.responses["500"] ?? 0],
+    ["stats.http_503", h.responses["503"] ?? 0, "full scrapes over the limit"],
   ]));
   sections.push(block([
     ["stats.requests", h.requests],
