@@ -6,6 +6,7 @@
 import { reloadConfig, type Reload } from "./config/reload.ts";
 import type { Config } from "./config/types.ts";
 import { startIntervalStep } from "./operator/interval-step.ts";
+import { openFilesLimit } from "./operator/open-files.ts";
 import { startStateKeeper, type StateKeeper } from "./operator/state-keeper.ts";
 import { createOperatorRoutes } from "./operator/stats/routes.ts";
 import { C } from "./rules/counters.ts";
@@ -113,7 +114,11 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
   const udpPort = udp?.port ?? 0;
   const where = config.host.includes(":") ? `[${config.host}]` : config.host;
   if (!config.quiet) {
-    log(`sc6-tracker listening on ${where}:${httpPort || udpPort} (${[config.http ? "HTTP" : "", config.udp ? "UDP" : ""].filter(Boolean).join(" + ")}), interval ${rules.interval} s`);
+    const fds = openFilesLimit();
+    log(
+      `sc6-tracker listening on ${where}:${httpPort || udpPort} (${[config.http ? "HTTP" : "", config.udp ? "UDP" : ""].filter(Boolean).join(" + ")}), ` +
+        `interval ${rules.interval} s${fds === null ? "" : `, up to ${fds} file descriptors`}`,
+    );
     intervalStep.printLine();
   }
 

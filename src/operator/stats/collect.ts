@@ -11,6 +11,7 @@
 import { loadavg } from "node:os";
 import { C, COUNTER_NAMES, type CounterName } from "../../rules/counters.ts";
 import type { TrackerRules } from "../../rules/tracker-rules.ts";
+import { openFiles, openFilesLimit } from "../open-files.ts";
 import type { StateStatus } from "../state-keeper.ts";
 import type { UdpReceiveStats } from "../udp-receive-stats.ts";
 import { RATE_WINDOW_SECONDS } from "./rate-window.ts";
@@ -33,6 +34,9 @@ export interface StatsSnapshot {
   loadAverage: [number, number, number];
   /** The announce interval handed out now (seconds; `min interval` is the same). */
   intervalSeconds: number;
+  /** File descriptors open now, and the process's limit (Linux); null where unknown. */
+  openFiles: number | null;
+  openFilesLimit: number | null;
   /** HTTP requests in flight (Bun's server.pendingRequests, this one included); null when unknown. */
   openHttpRequests: number | null;
   /** HTTP requests + UDP datagrams per second, averaged over requestsPerSecondWindowSeconds. */
@@ -172,6 +176,8 @@ export function collectStats(rules: StatsRules, src: StatsSources, now = new Dat
     uptimeSeconds: Math.max(0, Math.floor((now.getTime() - rules.startedAt.getTime()) / 1000)),
     loadAverage: loadavg() as [number, number, number],
     intervalSeconds: rules.interval,
+    openFiles: openFiles(),
+    openFilesLimit: openFilesLimit(),
     openHttpRequests: src.openHttpRequests(),
     requestsPerSecond: src.requestsPerSecond(),
     requestsPerSecondWindowSeconds: RATE_WINDOW_SECONDS,

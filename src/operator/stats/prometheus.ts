@@ -82,6 +82,10 @@ export function metricFamilies(s: StatsSnapshot): MetricFamily[] {
   gauge("tracker_load_average", load, s.loadAverage[1], 'minutes="5"');
   gauge("tracker_load_average", load, s.loadAverage[2], 'minutes="15"');
   gauge("tracker_announce_interval_seconds", "The announce interval handed to clients now.", s.intervalSeconds);
+  if (s.openFiles !== null) gauge("tracker_open_files", "File descriptors open now (each HTTP connection takes one).", s.openFiles);
+  if (s.openFilesLimit !== null && Number.isFinite(s.openFilesLimit)) {
+    gauge("tracker_open_files_limit", "The process's open-files limit (Bun raises the soft limit to the hard one).", s.openFilesLimit);
+  }
   if (s.openHttpRequests !== null) {
     gauge("tracker_http_open_requests", "HTTP requests in flight (this scrape included).", s.openHttpRequests);
   }

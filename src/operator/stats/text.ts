@@ -67,7 +67,8 @@ export function renderStatsText(s: StatsSnapshot): string {
   sections.push(
     `Load Avg = ${s.loadAverage.map((x) => x.toFixed(2)).join(" ")}\n` +
     `Interval = ${s.intervalSeconds}\n` +
-    (s.openHttpRequests === null ? "" : `Open HTTP requests: ${thousands(s.openHttpRequests)}\n`),
+    (s.openHttpRequests === null ? "" : `Open HTTP requests: ${thousands(s.openHttpRequests)}\n`) +
+    (s.openFiles === null ? "" : `Open files: ${thousands(s.openFiles)} of ${s.openFilesLimit === null ? "?" : thousands(s.openFilesLimit)}\n`),
   );
   sections.push(`Request per second ~ ${s.requestsPerSecond.toFixed(2)} (HTTP + UDP, last ${s.requestsPerSecondWindowSeconds} s)\n`);
   sections.push(block([
