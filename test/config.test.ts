@@ -64,6 +64,9 @@ describe("defaults", () => {
       httpIdleTimeout: 10,
       trustProxyHeader: "",
       completionsPerAddress: 3,
+      announcesPerMinute: 3000,
+      udpConnectsPerMinute: 3000,
+      udpBadIdAnswersPerMinute: 60,
       stateFile: "",
       stateInterval: 300,
     });
@@ -121,6 +124,9 @@ const SAMPLES: Record<Key, [string, string, Config[Key]]> = {
   httpIdleTimeout: ["255", "255", 255],
   trustProxyHeader: ["x-forwarded-for", '"x-forwarded-for"', "x-forwarded-for"],
   completionsPerAddress: ["0", "0", 0],
+  announcesPerMinute: ["10", "10", 10],
+  udpConnectsPerMinute: ["0", "0", 0],
+  udpBadIdAnswersPerMinute: ["5", "5", 5],
   stateFile: ["/var/lib/tracker/state", '"/var/lib/tracker/state"', "/var/lib/tracker/state"],
   stateInterval: ["0", "0", 0],
 };

@@ -84,6 +84,25 @@ describe("UDP tracker", () => {
     });
   });
 
+  test("per-address limits never apply to loopback (the operator's own proxy, monitoring, tests)", async () => {
+    await withTracker(["--host", "127.0.0.1", "--announces-per-minute", "2", "--udp-connects-per-minute", "1"], async (t) => {
+      const c = await UdpClient.open("127.0.0.1", t.udpPort);
+      try {
+        for (let i = 0; i < 3; i++) await c.connect(100 + i); // three connects: all answered
+        const id = await c.connect();
+        for (let port = 1; port <= 5; port++) {
+          const a = readAnnounceAnswer(await c.request(announcePacket({ connId: id, infoHash: bytes20(9), port })));
+          expect(a.action).toBe(1);
+        }
+        const h = await getBencoded(announceUrl(`http://127.0.0.1:${t.httpPort}`, { infoHash: bytes20(9), port: 6 }));
+        expect(h["failure reason"]).toBeUndefined();
+        expect(h.incomplete).toBe(6);
+      } finally {
+        c.close();
+      }
+    });
+  });
+
   // One rule for every protocol: a UDP scrape past --scrape-max-hashes is refused like an HTTP
   // one (it used to be answered for the first hashes only, while HTTP refused).
   test("a scrape of more hashes than --scrape-max-hashes gets an error packet", async () => {

@@ -324,6 +324,30 @@ const SETTINGS = {
     placeholder: "<n>",
     doc: "Most `completed` events counted per address, per torrent, per hour: one host announcing from many ports cannot inflate a torrent's downloaded count. 0: no limit (still once per peer).",
   },
+  announcesPerMinute: {
+    kind: "int",
+    default: 3000,
+    min: 0,
+    max: 100_000_000,
+    placeholder: "<n>",
+    doc: "Most announces one address may make per minute, HTTP and UDP together; more get a failure reason (UDP: an error packet) until the next minute. Generous: many users can share one address (CGNAT). 0: no limit.",
+  },
+  udpConnectsPerMinute: {
+    kind: "int",
+    default: 3000,
+    min: 0,
+    max: 100_000_000,
+    placeholder: "<n>",
+    doc: "Most BEP 15 connects one address may make per minute; more are dropped unanswered until the next minute. 0: no limit.",
+  },
+  udpBadIdAnswersPerMinute: {
+    kind: "int",
+    default: 60,
+    min: 0,
+    max: 100_000_000,
+    placeholder: "<n>",
+    doc: "Most error packets per minute answering one address's wrong or expired connection ids; past that its packets are dropped unanswered, so a spoofed address cannot draw a stream of answers. 0: no limit.",
+  },
   stateFile: {
     kind: "string",
     default: "", // off: swarms live in memory only

@@ -37,6 +37,10 @@ export const COUNTER_NAMES = [
   "refusedPeerCapacity",
   "refusedScrapeHashes",
   "refusedFullScrape",
+  /** Refused or dropped for the per-address limits: announces, UDP connects, UDP bad-id answers. */
+  "refusedAnnounceRate",
+  "udpConnectsThrottled",
+  "udpBadIdThrottled",
   /** `completed` events served but not counted: past completionsPerAddress for their address. */
   "completionsNotCounted",
 ] as const;

@@ -12,6 +12,9 @@
  *                many ports cannot inflate the count);
  *                started, paused (BEP 21) and none: a regular announce
  *   self         a peer never gets itself back (the store's selection guarantees it)
+ *   rate         at most announcesPerMinute announces per address (every protocol together);
+ *                the UDP adapter asks allowConnect / allowBadIdAnswer for its own per-address
+ *                limits, so those live here too
  *   capacity     a new torrent past maxTorrents, or a new peer past maxPeers, is refused with
  *                BEP 31 `retry in` = the interval; the refused announce creates nothing
  *   peer ids     kept from the first request that will show them (compact=0 without
@@ -29,6 +32,7 @@ import type { Config } from "../config/types.ts";
 import { EVENT_COMPLETED, EVENT_STOPPED } from "../protocol/events.ts";
 import { MemoryStore } from "../store/memory/memory-store.ts";
 import { STORE_FULL_TORRENTS, STORE_OK, StoreAnnounce, type SwarmStore } from "../store/store.ts";
+import { AddressRate } from "./address-rate.ts";
 import { CompletionLimit } from "./completion-limit.ts";
 import { C, newCounters } from "./counters.ts";
 import type { AnnounceRequest, ScrapeRequest } from "./requests.ts";
@@ -36,6 +40,7 @@ import type { AnnounceResult, ScrapeResult } from "./results.ts";
 
 export const REFUSED_TOO_MANY_TORRENTS = "tracker is full (too many torrents), try later";
 export const REFUSED_TOO_MANY_PEERS = "tracker is full (too many peers), try later";
+export const REFUSED_ANNOUNCE_RATE = "too many announces from your address: try again in a minute";
 export const REFUSED_FULL_SCRAPE = "full scrape is disabled on this tracker: give one or more info_hash parameters";
 
 export class TrackerRules {
@@ -53,6 +58,9 @@ export class TrackerRules {
   private readonly op = new StoreAnnounce();
   private readonly tooManyHashes: string;
   private readonly completions: CompletionLimit;
+  private readonly announceRate: AddressRate;
+  private readonly connectRate: AddressRate;
+  private readonly badIdRate: AddressRate;
 
   constructor(config: Config, store?: SwarmStore) {
     this.config = config;
@@ -66,6 +74,9 @@ export class TrackerRules {
     });
     this.tooManyHashes = `too many info_hash values in one scrape (at most ${config.scrapeMaxHashes})`;
     this.completions = new CompletionLimit(config.completionsPerAddress);
+    this.announceRate = new AddressRate(config.announcesPerMinute);
+    this.connectRate = new AddressRate(config.udpConnectsPerMinute);
+    this.badIdRate = new AddressRate(config.udpBadIdAnswersPerMinute);
   }
 
   /** The numwant to use: the default when the client did not say (< 0), capped by the config. */
@@ -79,6 +90,13 @@ export class TrackerRules {
     res.reset();
     res.interval = this.interval;
     res.minInterval = this.interval;
+    const now = nowSeconds();
+    if (req.address !== "" && !this.announceRate.allow(req.address, now)) {
+      this.counters[C.refusedAnnounceRate]!++;
+      res.refusal = REFUSED_ANNOUNCE_RATE;
+      res.retryIn = 60;
+      return;
+    }
     const store = this.store;
     // Peer ids cost 20 bytes per peer and modern clients never look at them: keep them only
     // once a client asks for an answer that shows them.
@@ -98,7 +116,7 @@ export class TrackerRules {
     op.leaving = req.event === EVENT_STOPPED;
     op.numwant = this.numwant(req.numwant);
     op.bothFamilies = req.bothFamilies;
-    op.now = nowSeconds();
+    op.now = now;
     op.completed = req.event === EVENT_COMPLETED && this.countCompletion(req, op.now);
     const status = store.announce(op, res);
     if (status !== STORE_OK) {
@@ -109,6 +127,27 @@ export class TrackerRules {
       return;
     }
     if (req.wantsPeerIds) res.peerIdsKnown = res.peers4.allIdsKnown() && res.peers6.allIdsKnown();
+  }
+
+  /**
+   * Whether a BEP 15 connect from `address` may be answered (udpConnectsPerMinute); a refused
+   * one is dropped unanswered by the adapter.
+   */
+  allowConnect(address: string, now: number): boolean {
+    if (this.connectRate.allow(address, now)) return true;
+    this.counters[C.udpConnectsThrottled]!++;
+    return false;
+  }
+
+  /**
+   * Whether a packet with a wrong or expired connection id from `address` may get its error
+   * packet (udpBadIdAnswersPerMinute). Past the limit it is dropped: the address may be spoofed,
+   * and error packets to it are traffic the tracker would send to a victim.
+   */
+  allowBadIdAnswer(address: string, now: number): boolean {
+    if (this.badIdRate.allow(address, now)) return true;
+    this.counters[C.udpBadIdThrottled]!++;
+    return false;
   }
 
   /** Whether a completion may count: not past completionsPerAddress for its address and torrent. */

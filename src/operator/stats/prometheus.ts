@@ -50,6 +50,9 @@ const COUNTER_METRICS: Partial<Record<CounterName, { name: string; labels: strin
   refusedPeerCapacity: { name: "tracker_refusals_total", labels: 'reason="peer_capacity"', help: "" },
   refusedScrapeHashes: { name: "tracker_refusals_total", labels: 'reason="scrape_hashes"', help: "" },
   refusedFullScrape: { name: "tracker_refusals_total", labels: 'reason="full_scrape_off"', help: "" },
+  refusedAnnounceRate: { name: "tracker_refusals_total", labels: 'reason="announce_rate"', help: "" },
+  udpConnectsThrottled: { name: "tracker_udp_throttled_total", labels: 'what="connect"', help: "UDP packets dropped unanswered for the per-address limits." },
+  udpBadIdThrottled: { name: "tracker_udp_throttled_total", labels: 'what="bad_connection_id"', help: "" },
 };
 
 /** httpFooBar -> http_foo_bar. */
