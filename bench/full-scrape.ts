@@ -1,0 +1,100 @@
+/**
+ * Full scrape under many readers: the tracker in this process with --torrents torrents (default
+ * 500,000: a ~35 MB body), then --clients raw TCP clients (default 20) ask for /scrape at once
+ * and do not read; then they read it all. Prints RSS before, with the non-readers holding their
+ * answers, and after everything was read, the render time, and the longest event-loop stall
+ * while the answers were being sent (a 1 ms timer; the render itself is reported apart).
+ *
+ *   npx bun run bench/full-scrape.ts [--torrents N] [--clients N]
+ *
+ * Goal (issue 12): 20 concurrent full scrapes of a 35 MB body add less than 50 MiB RSS.
+ */
+import { connect, type Socket } from "node:net";
+import { intArg } from "./cli-args.ts";
+import { parseCommandLine } from "../src/config/config.ts";
+import { AnnounceRequest } from "../src/rules/requests.ts";
+import { AnnounceResult } from "../src/rules/results.ts";
+import { startTracker } from "../src/tracker.ts";
+
+const USAGE = "usage: npx bun run bench/full-scrape.ts [--torrents N] [--clients N]";
+function fail(message: string): never {
+  console.error(`error: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+let torrents = 500_000;
+let clients = 20;
+const argv = Bun.argv.slice(2);
+for (let i = 0; i < argv.length; i += 2) {
+  const value = argv[i + 1] ?? fail(`${argv[i]} needs a value`);
+  if (argv[i] === "--torrents") torrents = intArg("--torrents", value, 1, 10_000_000, fail);
+  else if (argv[i] === "--clients") clients = intArg("--clients", value, 1, 1000, fail);
+  else fail(`unknown option ${argv[i]}`);
+}
+
+const cli = parseCommandLine(["0", "--host", "127.0.0.1", "--quiet", "--full-scrape", "--full-scrape-max-concurrent", String(clients), "--full-scrape-cache", "600"], {});
+if (cli.kind !== "run") throw new Error("config");
+const tracker = await startTracker(cli.config);
+const req = new AnnounceRequest();
+req.infoHash = new Uint8Array(20);
+req.peerId = new Uint8Array(20);
+const res = new AnnounceResult();
+const ih = new DataView(req.infoHash.buffer);
+for (let t = 0; t < torrents; t++) {
+  ih.setUint32(0, t * 2654435761);
+  ih.setUint32(4, t);
+  req.record.set([10, (t >> 16) & 255, (t >> 8) & 255, t & 255, 0x1a, 0xe1]);
+  req.leftIsZero = (t & 1) === 0;
+  tracker.rules.announce(req, res);
+}
+const rssMiB = () => process.memoryUsage().rss / 1048576;
+Bun.gc(true);
+await Bun.sleep(500);
+const before = rssMiB();
+console.log(`${tracker.rules.store.torrentCount} torrents; RSS ${before.toFixed(1)} MiB`);
+
+// One reader first, to render (and time) the body.
+const t0 = performance.now();
+const first = await fetch(`http://127.0.0.1:${tracker.httpPort}/scrape`, { headers: { "Accept-Encoding": "identity" } });
+const renderMs = performance.now() - t0;
+const size = (await first.arrayBuffer()).byteLength;
+console.log(`body ${(size / 1e6).toFixed(1)} MB, rendered (and headers sent) in ${renderMs.toFixed(0)} ms`);
+
+let last = performance.now();
+let longest = 0;
+const probe = setInterval(() => {
+  const t = performance.now();
+  if (t - last > longest) longest = t - last;
+  last = t;
+}, 1);
+
+// Clients that ask and do not read (paused sockets).
+const sockets: Socket[] = [];
+const received = new Array<number>(clients).fill(0);
+for (let i = 0; i < clients; i++) {
+  const s = connect(tracker.httpPort, "127.0.0.1");
+  await new Promise<void>((r) => s.on("connect", () => r()));
+  s.on("data", (d) => { received[i]! += d.length; });
+  s.pause();
+  s.write("GET /scrape HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n");
+  sockets.push(s);
+}
+await Bun.sleep(2000);
+const holding = rssMiB();
+console.log(`${clients} answers under way, nobody reading: RSS ${holding.toFixed(1)} MiB (+${(holding - before).toFixed(1)}); longest loop stall ${longest.toFixed(1)} ms`);
+
+// Now they all read.
+const ends = sockets.map((s) => new Promise<void>((r) => s.on("close", () => r())));
+let peak = holding;
+const sampler = setInterval(() => { peak = Math.max(peak, rssMiB()); }, 50);
+for (const s of sockets) s.resume();
+await Promise.race([Promise.all(ends), Bun.sleep(60_000)]);
+clearInterval(sampler);
+clearInterval(probe);
+const complete = received.filter((n) => n > size).length;
+console.log(
+  `all read: ${complete}/${clients} complete answers; peak RSS ${peak.toFixed(1)} MiB (+${(peak - before).toFixed(1)}); ` +
+    `longest loop stall while sending ${longest.toFixed(1)} ms`,
+);
+for (const s of sockets) s.destroy();
+await tracker.stop();
+process.exit(0);
