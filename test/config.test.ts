@@ -408,6 +408,13 @@ describe("--help and --print-config", () => {
     }
   });
 
+  test("the usage names every signal the tracker handles, and the live settings", () => {
+    const text = usageText();
+    for (const signal of ["SIGTERM", "SIGINT", "SIGHUP", "SIGUSR1", "SIGUSR2"]) expect(text).toContain(signal);
+    expect(text).toMatch(/--numwant-default <n>[^\n]*\n {6}[^\n]*Reloaded on SIGHUP\./);
+    expect(text).not.toMatch(/--numwant-max <n>[^\n]*\n {6}[^\n]*Reloaded on SIGHUP/);
+  });
+
   test("help wins over mistakes elsewhere on the line", () => {
     expect(parseCommandLine(["--bogus", "--help"], { TRACKER_NOPE: "1" }).kind).toBe("help");
   });

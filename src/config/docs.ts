@@ -59,6 +59,14 @@ export function usageText(): string {
     "booleans in variables are true/false (or 1/0, yes/no, on/off); empty variables are ignored.",
     `Start from the output of \`${PROGRAM} --print-config\`.`,
     "",
+    "Signals:",
+    "  SIGTERM, SIGINT   stop: stop accepting, write the state file (--state-file), answer what is",
+    "                    in flight, exit 0; a second one exits at once",
+    "  SIGHUP            reload the configuration (flags, TRACKER_*, the config file) and apply the",
+    "                    settings marked \"Reloaded on SIGHUP\"; an invalid one is reported and ignored",
+    "  SIGUSR1           write the state file now",
+    "  SIGUSR2           ignored (logged)",
+    "",
   );
   return lines.join("\n");
 }
