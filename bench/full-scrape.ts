@@ -10,26 +10,16 @@
  * Goal (issue 12): 20 concurrent full scrapes of a 35 MB body add less than 50 MiB RSS.
  */
 import { connect, type Socket } from "node:net";
-import { intArg } from "./cli-args.ts";
+import { parseOptions } from "./cli-args.ts";
 import { parseCommandLine } from "../src/config/config.ts";
 import { AnnounceRequest } from "../src/rules/requests.ts";
 import { AnnounceResult } from "../src/rules/results.ts";
 import { startTracker } from "../src/tracker.ts";
 
-const USAGE = "usage: npx bun run bench/full-scrape.ts [--torrents N] [--clients N]";
-function fail(message: string): never {
-  console.error(`error: ${message}\n${USAGE}`);
-  process.exit(2);
-}
-let torrents = 500_000;
-let clients = 20;
-const argv = Bun.argv.slice(2);
-for (let i = 0; i < argv.length; i += 2) {
-  const value = argv[i + 1] ?? fail(`${argv[i]} needs a value`);
-  if (argv[i] === "--torrents") torrents = intArg("--torrents", value, 1, 10_000_000, fail);
-  else if (argv[i] === "--clients") clients = intArg("--clients", value, 1, 1000, fail);
-  else fail(`unknown option ${argv[i]}`);
-}
+const { torrents, clients } = parseOptions(Bun.argv.slice(2), "usage: npx bun run bench/full-scrape.ts [--torrents N] [--clients N]", {
+  torrents: [500_000, 1, 10_000_000],
+  clients: [20, 1, 1000],
+});
 
 const cli = parseCommandLine(["0", "--host", "127.0.0.1", "--quiet", "--full-scrape", "--full-scrape-max-concurrent", String(clients), "--full-scrape-cache", "600"], {});
 if (cli.kind !== "run") throw new Error("config");

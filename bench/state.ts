@@ -9,28 +9,18 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { intArg } from "./cli-args.ts";
+import { parseOptions } from "./cli-args.ts";
 import { AnnounceResult } from "../src/rules/results.ts";
 import { MemoryStore } from "../src/store/memory/memory-store.ts";
 import { restoreState, saveState } from "../src/store/state-file.ts";
 import { StoreAnnounce } from "../src/store/store.ts";
 
-const USAGE = "usage: npx bun run bench/state.ts [--peers N] [--torrents N] [--dir DIR]";
-function fail(message: string): never {
-  console.error(`error: ${message}\n${USAGE}`);
-  process.exit(2);
-}
-let peers = 760_000;
-let torrents = 520_000;
-let dir: string | null = null;
-const argv = Bun.argv.slice(2);
-for (let i = 0; i < argv.length; i += 2) {
-  const value = argv[i + 1] ?? fail(`${argv[i]} needs a value`);
-  if (argv[i] === "--peers") peers = intArg("--peers", value, 1, 50_000_000, fail);
-  else if (argv[i] === "--torrents") torrents = intArg("--torrents", value, 1, 10_000_000, fail);
-  else if (argv[i] === "--dir") dir = value;
-  else fail(`unknown option ${argv[i]}`);
-}
+const { peers, torrents, dir } = parseOptions(
+  Bun.argv.slice(2),
+  "usage: npx bun run bench/state.ts [--peers N] [--torrents N] [--dir DIR]",
+  { peers: [760_000, 1, 50_000_000], torrents: [520_000, 1, 10_000_000] },
+  { dir: null },
+);
 const workDir = dir ?? mkdtempSync(join(tmpdir(), "sc6-state-bench-"));
 const path = join(workDir, "state");
 

@@ -8,25 +8,15 @@
  *
  * The goal (issue 12): no slice above 10 ms; the whole backlog gone in many short slices.
  */
-import { intArg } from "./cli-args.ts";
+import { parseOptions } from "./cli-args.ts";
 import { AnnounceResult } from "../src/rules/results.ts";
 import { MemoryStore, SWEEP_SLICE_PEERS } from "../src/store/memory/memory-store.ts";
 import { StoreAnnounce } from "../src/store/store.ts";
 
-const USAGE = "usage: npx bun run bench/sweep.ts [--peers N] [--torrents N]";
-function fail(message: string): never {
-  console.error(`error: ${message}\n${USAGE}`);
-  process.exit(2);
-}
-let peers = 5_000_000;
-let torrents = 3;
-const argv = Bun.argv.slice(2);
-for (let i = 0; i < argv.length; i += 2) {
-  const value = argv[i + 1] ?? fail(`${argv[i]} needs a value`);
-  if (argv[i] === "--peers") peers = intArg("--peers", value, 1, 50_000_000, fail);
-  else if (argv[i] === "--torrents") torrents = intArg("--torrents", value, 1, 1_000_000, fail);
-  else fail(`unknown option ${argv[i]}`);
-}
+const { peers, torrents } = parseOptions(Bun.argv.slice(2), "usage: npx bun run bench/sweep.ts [--peers N] [--torrents N]", {
+  peers: [5_000_000, 1, 50_000_000],
+  torrents: [3, 1, 1_000_000],
+});
 
 const store = new MemoryStore({ maxTorrents: 10_000_000, maxPeers: 60_000_000, peerTimeout: 2700, torrentRetention: 0 });
 const op = new StoreAnnounce();

@@ -5,7 +5,6 @@ import {
   writeAscii,
   writeBytes,
   writeFailure,
-  writeFailureRetryIn,
   writeInt,
   writeRaw,
   writeUint,
@@ -168,8 +167,8 @@ describe("failure answers", () => {
     expect(latin1(d["failure reason"]!)).toBe("invalid info_hash");
   });
 
-  test("writeFailureRetryIn adds BEP 31 `retry in` after `failure reason` (sorted keys)", () => {
-    const e = writeFailureRetryIn(buf, 0, "tracker is full", 1800);
+  test("writeFailure with retry in adds BEP 31 `retry in` after `failure reason` (sorted keys)", () => {
+    const e = writeFailure(buf, 0, "tracker is full", 1800);
     expect(latin1(buf.subarray(0, e))).toBe("d14:failure reason15:tracker is full8:retry ini1800ee");
     expect(buf.slice(0, e)).toEqual(bencode.encode({ "failure reason": "tracker is full", "retry in": 1800 }));
   });
@@ -179,7 +178,7 @@ describe("failure answers", () => {
       fc.property(fc.string({ unit: "binary-ascii", maxLength: 200 }), fc.maxSafeNat(), (reason, retry) => {
         let e = writeFailure(buf, 0, reason);
         expect(buf.slice(0, e)).toEqual(bencode.encode({ "failure reason": reason }));
-        e = writeFailureRetryIn(buf, 0, reason, retry);
+        e = writeFailure(buf, 0, reason, retry);
         expect(buf.slice(0, e)).toEqual(bencode.encode({ "failure reason": reason, "retry in": retry }));
       }),
       { numRuns: 500 },

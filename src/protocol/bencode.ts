@@ -124,31 +124,19 @@ export function encodeAscii(s: string): Uint8Array {
 const FAILURE_KEY = encodeAscii("14:failure reason");
 const RETRY_IN_KEY = encodeAscii("8:retry in");
 
-/** Writes the whole error answer `d14:failure reason<len>:<reason>e`. reason is ASCII. */
-export function writeFailure(buf: Uint8Array, off: number, reason: string): number {
-  buf[off++] = CH_D;
-  off = writeRaw(buf, off, FAILURE_KEY);
-  off = writeAscii(buf, off, reason);
-  buf[off] = CH_E;
-  return off + 1;
-}
-
 /**
- * BEP 31: `d14:failure reason<len>:<reason>8:retry ini<n>ee`, telling the client to come back
- * in retryInSeconds (a non-negative safe integer). Keys in sorted order: "failure reason" <
- * "retry in".
+ * Writes the whole error answer `d14:failure reason<len>:<reason>e` (reason is ASCII), and with
+ * a non-negative retryInSeconds (a safe integer) BEP 31's `8:retry ini<n>e` after the reason,
+ * telling the client to come back then. Keys in sorted order: "failure reason" < "retry in".
  */
-export function writeFailureRetryIn(
-  buf: Uint8Array,
-  off: number,
-  reason: string,
-  retryInSeconds: number,
-): number {
+export function writeFailure(buf: Uint8Array, off: number, reason: string, retryInSeconds = -1): number {
   buf[off++] = CH_D;
   off = writeRaw(buf, off, FAILURE_KEY);
   off = writeAscii(buf, off, reason);
-  off = writeRaw(buf, off, RETRY_IN_KEY);
-  off = writeInt(buf, off, retryInSeconds);
+  if (retryInSeconds >= 0) {
+    off = writeRaw(buf, off, RETRY_IN_KEY);
+    off = writeInt(buf, off, retryInSeconds);
+  }
   buf[off] = CH_E;
   return off + 1;
 }

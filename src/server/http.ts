@@ -11,7 +11,7 @@
  * (and refusals by the rules, by reason, in the refused* counters).
  */
 import type { Server } from "bun";
-import { encodeAscii, writeAscii, writeBytes, writeFailure, writeFailureRetryIn, writeInt, writeRaw, writeUint } from "../protocol/bencode.ts";
+import { encodeAscii, writeAscii, writeBytes, writeFailure, writeInt, writeRaw, writeUint } from "../protocol/bencode.ts";
 import { formatAddress, parseAddress, writePort } from "../protocol/compact.ts";
 import { K_FILES, K_PEERS6, writeAnnounceHead, writeScrapeCounts } from "../protocol/http-answer.ts";
 import { AnnounceQuery, parseAnnounceQuery, parseScrapeQuery, ScrapeQuery } from "../protocol/http-query.ts";
@@ -71,7 +71,7 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
 
   function failure(reason: string, retryIn = -1): Response {
     counters[C.httpFailures]!++;
-    return answer(retryIn < 0 ? writeFailure(out, 0, reason) : writeFailureRetryIn(out, 0, reason, retryIn));
+    return answer(writeFailure(out, 0, reason, retryIn));
   }
 
   function plain(status: number, body: string, counter: number): Response {
