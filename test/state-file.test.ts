@@ -102,7 +102,7 @@ describe("state file: what is saved comes back", () => {
     expect(counts(b, 1)[1]).toBe(10);
   });
 
-  test("a swarm bigger than one write slice (1 MiB) is split over records and comes back whole", async () => {
+  test("a swarm bigger than one write slice (256 KiB) is split over records and comes back whole", async () => {
     const a = new MemoryStore(limits);
     for (let p = 0; p < 150_000; p++) announce(a, 7, p, { seeder: p % 10 === 0 });
     for (let p = 0; p < 30_000; p++) announce(a, 7, p, { family: 6 });

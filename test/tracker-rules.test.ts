@@ -31,8 +31,6 @@ interface Announce {
   peerId?: Uint8Array;
   /** Default 6881. */
   port?: number;
-  /** The address text for the per-address limits; default "" (unknown: no limit). */
-  address?: string;
 }
 
 /** A rules instance with its own request/result objects, as an adapter keeps them. */
@@ -56,7 +54,6 @@ function setup(args: string[] = []) {
     req.numwant = a.numwant ?? -1;
     req.bothFamilies = a.both ?? false;
     req.wantsPeerIds = a.wantsPeerIds ?? false;
-    req.address = a.address ?? "";
     rules.announce(req, res);
     return res;
   }
@@ -177,21 +174,22 @@ describe("TrackerRules: completions", () => {
 describe("TrackerRules: per-address limits", () => {
   test("announces past --announces-per-minute are refused with retry in 60, per address, counted", () => {
     const { rules, announce } = setup(["--announces-per-minute", "3"]);
-    const results = [1, 2, 3, 4].map((p) => announce({ peer: p, address: "203.0.113.9" }).refusal);
+    // One address (10.0.0.7), several ports: one client's allowance.
+    const results = [1, 2, 3, 4].map((p) => announce({ peer: 7, port: 7000 + p }).refusal);
     expect(results).toEqual([null, null, null, REFUSED_ANNOUNCE_RATE]);
-    const r = announce({ peer: 5, address: "203.0.113.9" });
+    const r = announce({ peer: 7, port: 7005 });
     expect(r.retryIn).toBe(60);
-    expect(announce({ peer: 6, address: "203.0.113.10" }).refusal).toBeNull();
-    expect(announce({ peer: 7, address: "127.0.0.1" }).refusal).toBeNull(); // loopback: never limited
+    expect(announce({ peer: 8 }).refusal).toBeNull(); // another address
     expect(rules.counters[C.refusedAnnounceRate]).toBe(2);
-    expect(rules.store.peerCount).toBe(5); // the refused ones created nothing
+    expect(rules.store.peerCount).toBe(4); // the refused ones created nothing
   });
 
   test("UDP connects and answers to bad connection ids have their own limits", () => {
     const { rules } = setup(["--udp-connects-per-minute", "2", "--udp-bad-id-answers-per-minute", "1"]);
     const now = 1_800_000_000;
-    expect([1, 2, 3].map(() => rules.allowConnect("198.51.100.1", now))).toEqual([true, true, false]);
-    expect([1, 2].map(() => rules.allowBadIdAnswer("198.51.100.1", now))).toEqual([true, false]);
+    const a = new Uint8Array([198, 51, 100, 1]);
+    expect([1, 2, 3].map(() => rules.allowConnect(a, 4, now))).toEqual([true, true, false]);
+    expect([1, 2].map(() => rules.allowBadIdAnswer(a, 4, now))).toEqual([true, false]);
     expect(rules.counters[C.udpConnectsThrottled]).toBe(1);
     expect(rules.counters[C.udpBadIdThrottled]).toBe(1);
   });

@@ -19,11 +19,6 @@ export class AnnounceRequest {
    */
   family: 4 | 6 = 4;
   readonly record = new Uint8Array(18);
-  /**
-   * The address as the adapter read it from the connection (Bun's text), for the per-address
-   * limits; "" when unknown (then they do not apply).
-   */
-  address = "";
   /** `left` was exactly 0: the peer is a seeder. */
   leftIsZero = false;
   event: AnnounceEvent = EVENT_NONE;

@@ -91,7 +91,7 @@ export class TrackerRules {
     res.interval = this.interval;
     res.minInterval = this.interval;
     const now = nowSeconds();
-    if (req.address !== "" && !this.announceRate.allow(req.address, now)) {
+    if (!this.announceRate.allow(req.record, 0, req.family === 4 ? 4 : 16, now)) {
       this.counters[C.refusedAnnounceRate]!++;
       res.refusal = REFUSED_ANNOUNCE_RATE;
       res.retryIn = 60;
@@ -130,22 +130,22 @@ export class TrackerRules {
   }
 
   /**
-   * Whether a BEP 15 connect from `address` may be answered (udpConnectsPerMinute); a refused
+   * Whether a BEP 15 connect from the address in address[0 .. length) may be answered (udpConnectsPerMinute); a refused
    * one is dropped unanswered by the adapter.
    */
-  allowConnect(address: string, now: number): boolean {
-    if (this.connectRate.allow(address, now)) return true;
+  allowConnect(address: Uint8Array, length: number, now: number): boolean {
+    if (this.connectRate.allow(address, 0, length, now)) return true;
     this.counters[C.udpConnectsThrottled]!++;
     return false;
   }
 
   /**
-   * Whether a packet with a wrong or expired connection id from `address` may get its error
+   * Whether a packet with a wrong or expired connection id from that address may get its error
    * packet (udpBadIdAnswersPerMinute). Past the limit it is dropped: the address may be spoofed,
    * and error packets to it are traffic the tracker would send to a victim.
    */
-  allowBadIdAnswer(address: string, now: number): boolean {
-    if (this.badIdRate.allow(address, now)) return true;
+  allowBadIdAnswer(address: Uint8Array, length: number, now: number): boolean {
+    if (this.badIdRate.allow(address, 0, length, now)) return true;
     this.counters[C.udpBadIdThrottled]!++;
     return false;
   }

@@ -99,7 +99,6 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
     if (family === 0) return failure("cannot read your address");
     writePort(r.record, family === 4 ? 4 : 16, query.port);
     r.family = family;
-    r.address = ip;
     r.infoHash = query.infoHash;
     r.peerId = query.peerId;
     r.leftIsZero = query.leftIsZero;

@@ -89,14 +89,14 @@ export async function startUdpServer(rules: TrackerRules, hostname: string, port
     const tid = packet.transactionId;
     if (packet.action === ACTION_CONNECT) {
       counters[C.udpConnects]!++;
-      if (!rules.allowConnect(address, now)) return; // over its limit: no answer
+      if (!rules.allowConnect(rec, addrLen, now)) return; // over its limit: no answer
       ids.make(rec, 0, addrLen, now);
       queue(writeConnectResponse(out, tid, ids.hi, ids.lo), rport, address);
       return;
     }
     if (!ids.check(rec, 0, addrLen, packet.connIdHi, packet.connIdLo, now)) {
       counters[C.udpBadConnectionId]!++;
-      if (!rules.allowBadIdAnswer(address, now)) return;
+      if (!rules.allowBadIdAnswer(rec, addrLen, now)) return;
       queueError(out, tid, "bad or expired connection id: connect again", len, rport, address);
       return;
     }
@@ -110,7 +110,6 @@ export async function startUdpServer(rules: TrackerRules, hostname: string, port
       // Port 0 means "the port this packet came from" (clients behind NAT do this).
       writePort(rec, addrLen, packet.port === 0 ? rport : packet.port);
       r.family = family;
-      r.address = address;
       r.infoHash = buf;
       r.infoHashOff = packet.infoHashOff;
       r.peerId = buf;
