@@ -10,7 +10,8 @@
  *   rules/       the tracker's rules, once for every transport: announce(), scrape()
  *   store/       the swarm store interface, and the packed in-memory store behind it
  *   protocol/    pure codecs: bencode, HTTP queries, BEP 15 packets, compact peers
- *   operator/    /stats, /metrics, full scrape, the load-driven interval, the terminal line
+ *   operator/    /stats, /metrics, full scrape, the load-driven interval, the terminal line,
+ *                the state file's keeper
  */
 import { parseCommandLine } from "./config/config.ts";
 import { startTracker, type Tracker } from "./tracker.ts";
