@@ -34,6 +34,11 @@ export interface StatsSnapshot {
   loadAverage: [number, number, number];
   /** The announce interval handed out now (seconds; `min interval` is the same). */
   intervalSeconds: number;
+  /**
+   * The longest time the event loop was held at once (a sweep slice, a render, a burst), ms:
+   * over about the last minute and since the start; null when not measured.
+   */
+  loopStall: { longestLastMinuteMs: number; longestSinceStartMs: number } | null;
   /** File descriptors open now, and the process's limit (Linux); null where unknown. */
   openFiles: number | null;
   openFilesLimit: number | null;
@@ -143,6 +148,8 @@ export interface StatsSources {
   udpReceive?(): UdpReceiveStats | null;
   /** The state file's status, or null when it is off. Optional: null if absent. */
   state?(): StateStatus | null;
+  /** The loop-stall figures, or null. Optional: null if absent. */
+  loopStall?(): StatsSnapshot["loopStall"];
 }
 
 /** What collectStats reads of the rules. */
@@ -176,6 +183,7 @@ export function collectStats(rules: StatsRules, src: StatsSources, now = new Dat
     uptimeSeconds: Math.max(0, Math.floor((now.getTime() - rules.startedAt.getTime()) / 1000)),
     loadAverage: loadavg() as [number, number, number],
     intervalSeconds: rules.interval,
+    loopStall: src.loopStall?.() ?? null,
     openFiles: openFiles(),
     openFilesLimit: openFilesLimit(),
     openHttpRequests: src.openHttpRequests(),

@@ -85,6 +85,11 @@ export function metricFamilies(s: StatsSnapshot): MetricFamily[] {
   gauge("tracker_load_average", load, s.loadAverage[1], 'minutes="5"');
   gauge("tracker_load_average", load, s.loadAverage[2], 'minutes="15"');
   gauge("tracker_announce_interval_seconds", "The announce interval handed to clients now.", s.intervalSeconds);
+  if (s.loopStall !== null) {
+    const help = "The longest time the event loop was held at once.";
+    gauge("tracker_loop_longest_stall_seconds", help, s.loopStall.longestLastMinuteMs / 1000, 'period="last_minute"');
+    gauge("tracker_loop_longest_stall_seconds", help, s.loopStall.longestSinceStartMs / 1000, 'period="since_start"');
+  }
   if (s.openFiles !== null) gauge("tracker_open_files", "File descriptors open now (each HTTP connection takes one).", s.openFiles);
   if (s.openFilesLimit !== null && Number.isFinite(s.openFilesLimit)) {
     gauge("tracker_open_files_limit", "The process's open-files limit (Bun raises the soft limit to the hard one).", s.openFilesLimit);

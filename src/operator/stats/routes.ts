@@ -8,6 +8,7 @@ import type { HttpHandlerOptions } from "../../server/http.ts";
 import { C } from "../../rules/counters.ts";
 import type { TrackerRules } from "../../rules/tracker-rules.ts";
 import { createFullScrape } from "../full-scrape.ts";
+import { LoopStallMonitor } from "../loop-stall.ts";
 import type { StateStatus } from "../state-keeper.ts";
 import { udpReceiveStatsReader, type UdpReceiveStats } from "../udp-receive-stats.ts";
 import { statsAccess } from "./access.ts";
@@ -40,6 +41,7 @@ export interface OperatorRoutes extends HttpHandlerOptions {
 export function createOperatorRoutes(
   rules: TrackerRules, server: () => ServerGauges | null = () => null, state: () => StateStatus | null = () => null,
 ): OperatorRoutes {
+  const stalls = new LoopStallMonitor();
   const counters = rules.counters;
   const allowed = statsAccess(rules.config.statsAllow);
   const rate = new RateWindow(() => counters[C.httpRequests]! + counters[C.udpPacketsIn]!);
@@ -51,6 +53,7 @@ export function createOperatorRoutes(
     requestsPerSecond: () => rate.rate(),
     swarm: cachedSwarmFigures(rules),
     state,
+    loopStall: () => ({ longestLastMinuteMs: round1(stalls.longestLastMinuteMs), longestSinceStartMs: round1(stalls.longestEverMs) }),
     udpReceive: () => {
       const port = server()?.port;
       if (port === undefined) return null;
@@ -79,7 +82,18 @@ export function createOperatorRoutes(
     return send(400, C.http400, "unknown format: use format=json or format=text\n", TEXT);
   }
 
-  const routes: OperatorRoutes = { extra, close: () => clearInterval(timer) };
+  const routes: OperatorRoutes = {
+    extra,
+    close: () => {
+      clearInterval(timer);
+      stalls.stop();
+    },
+  };
   if (rules.config.fullScrape) routes.fullScrape = createFullScrape(rules);
   return routes;
+}
+
+/** Milliseconds to a tenth. */
+function round1(ms: number): number {
+  return Math.round(ms * 10) / 10;
 }

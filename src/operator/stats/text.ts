@@ -68,7 +68,8 @@ export function renderStatsText(s: StatsSnapshot): string {
     `Load Avg = ${s.loadAverage.map((x) => x.toFixed(2)).join(" ")}\n` +
     `Interval = ${s.intervalSeconds}\n` +
     (s.openHttpRequests === null ? "" : `Open HTTP requests: ${thousands(s.openHttpRequests)}\n`) +
-    (s.openFiles === null ? "" : `Open files: ${thousands(s.openFiles)} of ${s.openFilesLimit === null ? "?" : thousands(s.openFilesLimit)}\n`),
+    (s.openFiles === null ? "" : `Open files: ${thousands(s.openFiles)} of ${s.openFilesLimit === null ? "?" : thousands(s.openFilesLimit)}\n`) +
+    (s.loopStall === null ? "" : `Longest loop stall: ${s.loopStall.longestLastMinuteMs} ms (last minute), ${s.loopStall.longestSinceStartMs} ms (since start)\n`),
   );
   sections.push(`Request per second ~ ${s.requestsPerSecond.toFixed(2)} (HTTP + UDP, last ${s.requestsPerSecondWindowSeconds} s)\n`);
   sections.push(block([
