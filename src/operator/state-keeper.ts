@@ -48,6 +48,8 @@ export function startStateKeeper(rules: TrackerRules, log: (line: string) => voi
     restore: "missing", restoredTorrents: 0, restoredPeers: 0,
   };
 
+  // False when a bad file could not be moved aside: it is evidence, so nothing is written over it.
+  let writable = true;
   const outcome = restoreState(path, store, nowSeconds());
   switch (outcome.kind) {
     case "missing":
@@ -55,7 +57,11 @@ export function startStateKeeper(rules: TrackerRules, log: (line: string) => voi
       break;
     case "corrupt":
       status.restore = `corrupt: ${outcome.reason}`;
-      warn(`state: ${path} is unusable (${outcome.reason}); ${outcome.movedTo ? `moved aside to ${outcome.movedTo}` : "left in place"}; starting empty`);
+      writable = outcome.movedTo !== null;
+      warn(
+        `state: ${path} is unusable (${outcome.reason}); ` +
+          (writable ? `moved aside to ${outcome.movedTo}; starting empty` : "it cannot be moved aside, so it is kept and no state will be written until it is dealt with; starting empty"),
+      );
       break;
     case "restored": {
       const r = outcome.report;
@@ -73,6 +79,10 @@ export function startStateKeeper(rules: TrackerRules, log: (line: string) => voi
 
   let running: Promise<void> | null = null;
   async function write(reason: string): Promise<void> {
+    if (!writable) {
+      status.lastSaveResult = `not written: ${path} could not be read nor moved aside`;
+      return;
+    }
     try {
       const r = await saveState(path, store as MemoryStore, rules.interval, nowSeconds());
       status.lastSavedAt = new Date().toISOString();
