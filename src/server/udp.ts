@@ -3,15 +3,18 @@
  *
  * Per packet: parse into one reused UdpRequest, authenticate the connection id, fill a
  * protocol-neutral request for the rules (src/rules/), write their result into a pooled reply
- * buffer and queue it (udp-replies.ts: one `sendMany` per event-loop turn, failed sends retried). Nothing is allocated per packet except the reply's
- * subarray view and Bun's own Buffer and address string.
+ * buffer and queue it (udp-replies.ts: one `sendMany` per event-loop turn, failed sends
+ * retried). Nothing is allocated per packet except the reply's subarray view and Bun's own
+ * Buffer and address string.
  *
  * Security:
  * - junk (too short, wrong protocol id, unknown action) is dropped without an answer;
  * - announce/scrape need a connection id made for the source address in the last 2-4 minutes;
  *   a wrong or expired one gets a BEP 15 error packet no larger than the request, so the
  *   tracker is never an amplifier for spoofed sources;
- * - the `ip` field of an announce is ignored: the peer's address is the packet's source.
+ * - the `ip` field of an announce is ignored: the peer's address is the packet's source;
+ * - per-address limits (the rules' allowConnect / allowBadIdAnswer): past them, connects and
+ *   packets with a bad connection id are dropped unanswered.
  *
  * ICMP: Bun enables IP_RECVERR, so a "port unreachable" from a client that went away surfaces
  * on the socket: as an `error` event (the process exits without a handler: counted here) or as
