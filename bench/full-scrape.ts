@@ -83,12 +83,13 @@ const readers = Array.from({ length: clients }, () =>
 // Spawning the readers is this script's own work, not the tracker's: measure stalls from here.
 longest = 0;
 last = performance.now();
+const readStart = last;
 const sizes = await Promise.all(readers.map(async (p) => Number(await new Response(p.stdout).text())));
 clearInterval(sampler);
 clearInterval(probe);
 const complete = sizes.filter((n) => n === size).length;
 console.log(
-  `${clients} readers in other processes: ${complete}/${clients} complete answers; peak RSS ${peak.toFixed(1)} MiB (+${(peak - before).toFixed(1)}); ` +
+  `${clients} readers in other processes: ${complete}/${clients} complete answers in ${((performance.now() - readStart) / 1000).toFixed(2)} s; peak RSS ${peak.toFixed(1)} MiB (+${(peak - before).toFixed(1)}); ` +
     `longest loop stall while sending ${longest.toFixed(1)} ms`,
 );
 

@@ -112,6 +112,10 @@ export function createFullScrape(rules: TrackerRules, opts: FullScrapeOptions = 
           const end = Math.min(off + chunk, body.length);
           controller.enqueue(body.subarray(off, end)); // a view of the shared body, no copy
           off = end;
+          // One chunk per answer per event-loop turn: without this Bun pulls again at once
+          // while the socket takes more, and fast readers on loopback held the loop for
+          // hundreds of ms (bench/full-scrape.ts).
+          return new Promise<void>((resolve) => setImmediate(resolve));
         },
         cancel: release, // the client went away
       },
