@@ -105,12 +105,12 @@ describe("acceptsGzip", () => {
 });
 
 describe("renderFullScrape", () => {
-  test("an empty tracker is an empty files dict", () => {
+  test("an empty tracker is an empty files dict", async () => {
     const rules = new TrackerRules(testConfig([]));
-    expect(Buffer.from(renderFullScrape(rules.store)).toString()).toBe("d5:filesdee");
+    expect(Buffer.from(await renderFullScrape(rules.store)).toString()).toBe("d5:filesdee");
   });
 
-  test("every torrent once, keys in raw byte order, counts from the store", () => {
+  test("every torrent once, keys in raw byte order, counts from the store", async () => {
     const rules = new TrackerRules(testConfig([]));
     const expected = new Map<string, ScrapeEntry>();
     const ih = new Uint8Array(20);
@@ -131,7 +131,7 @@ describe("renderFullScrape", () => {
       for (let l = 0; l < leechers; l++) announceDirect(rules, ih, port++, false);
       expected.set(hex(ih), { complete: seeders, downloaded: seeders > 0 ? 1 : 0, incomplete: leechers });
     }
-    const body = renderFullScrape(rules.store);
+    const body = await renderFullScrape(rules.store, 7); // slices of 7 torrents
     const keys = wireKeys(body);
     expect(keys.length).toBe(rules.store.torrentCount);
     expect(keys).toEqual([...expected.keys()].sort());
@@ -156,9 +156,47 @@ describe("renderFullScrape", () => {
     });
     hashes.forEach((h, i) => announceDirect(rules, h, 1000 + i, false));
     const got: string[] = [];
-    rules.store.visitTorrentsInHashOrder((hash, off) => got.push(hex(hash.subarray(off, off + 20))));
+    const order = rules.store.torrentsInHashOrder();
+    order.visit(0, order.count, (hash, off) => got.push(hex(hash.subarray(off, off + 20))));
     expect(got).toEqual(hashes.map(hex).sort());
   });
+});
+
+// Regression guard for the sliced render: between two slices torrents leave and arrive, and a
+// freed torrent id is handed to a new torrent; the body must stay valid bencode (keys strictly
+// ascending, each once), and every torrent there from start to end is in it. (A torrent that
+// arrived on a reused id may be in it too, where it sorts: that is still a valid answer.)
+test("a render in slices stays valid while torrents come and go between its slices", async () => {
+  const rules = new TrackerRules(testConfig([]));
+  const hashAt = (i: number) => {
+    const h = new Uint8Array(20);
+    new DataView(h.buffer).setUint32(0, (i * 2654435761) >>> 0);
+    h[19] = i & 255;
+    return h;
+  };
+  for (let i = 0; i < 300; i++) announceDirect(rules, hashAt(i), 1000, false);
+  const stayed = new Set(Array.from({ length: 300 }, (_, i) => hex(hashAt(i))));
+  const rendering = renderFullScrape(rules.store, 10);
+  for (let round = 0; round < 40; round++) {
+    // A torrent leaves (its id is freed) and a new one arrives (and takes that id).
+    const leaving = hashAt(round * 7);
+    stayed.delete(hex(leaving));
+    const req = new AnnounceRequest();
+    req.infoHash = leaving;
+    req.peerId = new Uint8Array(20);
+    req.record.set([127, 0, 0, 1, 1000 >> 8, 1000 & 255]);
+    req.event = 3; // stopped
+    rules.announce(req, new AnnounceResult());
+    announceDirect(rules, hashAt(10_000 + round), 1000, false);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  const body = await rendering;
+  const keys = wireKeys(body);
+  expect(keys).toEqual([...keys].sort());
+  expect(new Set(keys).size).toBe(keys.length);
+  const got = new Set(keys);
+  for (const k of stayed) expect(got.has(k)).toBe(true);
+  expect(decodeFiles(body).length).toBe(keys.length);
 });
 
 describe("createFullScrape cache (fake clock)", () => {

@@ -12,9 +12,10 @@
  *
  * Cost control: the rendered body is cached for config.fullScrapeCache seconds, so a burst of
  * full scrapes costs one render; the gzipped form is made (off the event loop) on the first
- * request that accepts gzip and cached alongside; answers stream the shared bodies (below). Not a hot path: rendering allocates freely (one exact-bound
- * buffer; the store allocates its sort); the store hands the torrents over in info_hash order
- * (MemoryStore.torrentsInHashOrder explains how it sorts 10M hashes fast).
+ * request that accepts gzip and cached alongside; answers stream the shared bodies (below). Not
+ * a hot path: rendering allocates freely (one bound-sized buffer; the store allocates its sort)
+ * and runs in slices; the store hands the torrents over in info_hash order
+ * (MemoryStore.sortedTorrentIds explains how it sorts 10M hashes fast).
  */
 import { writeBytes, writeRaw } from "../protocol/bencode.ts";
 import { K_FILES, writeScrapeCounts } from "../protocol/http-answer.ts";
@@ -33,14 +34,28 @@ const INFO_HASH_LENGTH = 20;
  */
 const ENTRY_MAX = 3 + INFO_HASH_LENGTH + 11 + 13 + 13 + 3 * 19 + 1;
 
-/** The whole bencoded full-scrape answer for the store as it is now. */
-export function renderFullScrape(store: SwarmStore): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(K_FILES.length + 2 + store.torrentCount * ENTRY_MAX);
+/** Torrents written per slice of a render: a few ms of work, then requests get their turn. */
+const RENDER_SLICE = 16_384;
+
+/**
+ * The whole bencoded full-scrape answer for the store as it is at the start (torrents created
+ * meanwhile are left for the next render; ones gone meanwhile are left out). Written a slice at
+ * a time with a turn of the event loop in between, so announces are served while it renders;
+ * only the store's ordering (one native sort) runs in one go.
+ */
+export async function renderFullScrape(store: SwarmStore, slice = RENDER_SLICE): Promise<Uint8Array<ArrayBuffer>> {
+  const order = store.torrentsInHashOrder();
+  // A large typed array is mapped zero pages: only the ones written become resident.
+  const out = new Uint8Array(K_FILES.length + 2 + order.count * ENTRY_MAX);
   let o = writeRaw(out, 0, K_FILES);
-  store.visitTorrentsInHashOrder((hash, off, complete, downloaded, incomplete) => {
+  const write = (hash: Uint8Array, off: number, complete: number, downloaded: number, incomplete: number) => {
     o = writeBytes(out, o, hash, off, off + INFO_HASH_LENGTH);
     o = writeScrapeCounts(out, o, complete, downloaded, incomplete);
-  });
+  };
+  for (let from = 0; from < order.count; from += slice) {
+    if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    order.visit(from, from + slice, write);
+  }
   out[o++] = CH_E;
   out[o++] = CH_E;
   // Copy to the exact size: the bound above is ~1.7x the usual entry and the body is cached.
@@ -93,7 +108,9 @@ export function createFullScrape(rules: TrackerRules, opts: FullScrapeOptions = 
   const config = rules.config;
   const ttlMs = config.fullScrapeCache * 1000;
   const retryAfter = String(Math.max(1, Math.min(config.fullScrapeCache, 60)));
-  let plain: Uint8Array<ArrayBuffer> | null = null;
+  // The window's bodies, as promises: a request that arrives while the render (in slices) or
+  // the gzip runs waits for that one instead of starting another.
+  let plain: Promise<Uint8Array> | null = null;
   let gzipped: Promise<Uint8Array> | null = null;
   let renderedAt = 0;
   let inFlight = 0;
@@ -149,15 +166,20 @@ export function createFullScrape(rules: TrackerRules, opts: FullScrapeOptions = 
     };
     const t = now();
     if (plain === null || t - renderedAt >= ttlMs) {
-      plain = renderFullScrape(rules.store);
+      const rendering = renderFullScrape(rules.store);
+      plain = rendering;
       gzipped = null;
       renderedAt = t;
       counters[C.httpFullScrapeRenders]!++;
+      rendering.catch(() => {
+        if (plain === rendering) plain = null; // a failed render is not kept for the window
+      });
     }
-    if (!acceptsGzip(req.headers.get("accept-encoding"))) return answer(plain, false, release);
-    gzipped ??= gzipAsync(plain);
-    return gzipped.then(
-      (body) => answer(body, true, release),
+    const gzip = acceptsGzip(req.headers.get("accept-encoding"));
+    const rendered = plain;
+    if (gzip) gzipped ??= rendered.then((body) => gzipAsync(body));
+    return (gzip ? gzipped! : rendered).then(
+      (body) => answer(body, gzip, release),
       (e) => {
         release();
         throw e; // Bun's error handler answers 500 and counts it

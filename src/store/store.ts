@@ -146,6 +146,18 @@ export type TorrentVisitor = (
   infoHash: Uint8Array, off: number, complete: number, downloaded: number, incomplete: number,
 ) => void;
 
+/** The torrents of a moment, in info_hash order, read a slice at a time. */
+export interface TorrentOrder {
+  /** Torrents in the order (when it was taken). */
+  readonly count: number;
+  /**
+   * Visit entries [from, to) with their counts as they are now. A torrent gone since the order
+   * was taken is skipped, and so is anything that would break the ascending order: what is
+   * visited is always strictly ascending by info_hash.
+   */
+  visit(from: number, to: number, visit: TorrentVisitor): void;
+}
+
 export interface SwarmStore {
   /** Record an announce and fill `res` (counts, peers). See StoreAnnounce for the request. */
   announce(a: StoreAnnounce, res: AnnounceCounts): StoreStatus;
@@ -173,6 +185,9 @@ export interface SwarmStore {
   peerIdState(): PeerIdState;
   /** Start keeping peer ids (if allowed): the first client that would see them has asked. */
   usePeerIds(): void;
-  /** Every torrent with its counts, in info_hash order (full scrape; not a hot path). */
-  visitTorrentsInHashOrder(visit: TorrentVisitor): void;
+  /**
+   * Every torrent now, in info_hash order, to be read in slices (full scrape; not a hot path:
+   * ordering the torrents is one native sort).
+   */
+  torrentsInHashOrder(): TorrentOrder;
 }

@@ -27,7 +27,7 @@
 import {
   type AnnounceCounts, type ScrapeCounts, STORE_FULL_PEERS, STORE_FULL_TORRENTS, STORE_OK,
   type PeerIdState, type StoreAnnounce, type StoreFigures, type StoreStatus, type SweepReport, type SwarmStore,
-  type TorrentVisitor,
+  type TorrentOrder,
 } from "../store.ts";
 import { growBuffer, growsInPlace, nextCapacity } from "./growable.ts";
 import { keyedHash } from "./keyed-hash.ts";
@@ -511,6 +511,13 @@ export class MemoryStore implements SwarmStore {
     }
   }
 
+  /** The first 4 bytes of torrent t's info_hash, big-endian. */
+  private hashPrefix(t: number): number {
+    const h = this.hash;
+    const b = t * INFO_HASH_LENGTH;
+    return ((h[b]! << 24) | (h[b + 1]! << 16) | (h[b + 2]! << 8) | h[b + 3]!) >>> 0;
+  }
+
   /** Live torrent ids, ascending (allocates: for full scrape and tests, not a hot path). */
   liveTorrents(): Uint32Array {
     const ids = new Uint32Array(this.torrentCount);
@@ -528,7 +535,12 @@ export class MemoryStore implements SwarmStore {
    * that share the 4-byte prefix (about n^2 / 2^33 pairs: ~12k at 10M torrents) are then ordered
    * by their full 20 bytes.
    */
-  torrentsInHashOrder(): Uint32Array {
+  sortedTorrentIds(): Uint32Array {
+    return this.sortTorrents().ids;
+  }
+
+  /** The sort behind sortedTorrentIds, with each entry's first 4 hash bytes (its sort key). */
+  private sortTorrents(): { ids: Uint32Array; prefixes: Uint32Array } {
     const ids = this.liveTorrents();
     const n = ids.length;
     const hash = this.hash;
@@ -545,7 +557,11 @@ export class MemoryStore implements SwarmStore {
     }
     keys.sort();
     const sorted = new Uint32Array(n);
-    for (let i = 0; i < n; i++) sorted[i] = ids[halves[2 * i + lo]!]!;
+    const prefixes = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      sorted[i] = ids[halves[2 * i + lo]!]!;
+      prefixes[i] = halves[2 * i + hi]!;
+    }
 
     const compare = (a: number, b: number): number => {
       const x = a * INFO_HASH_LENGTH;
@@ -562,16 +578,38 @@ export class MemoryStore implements SwarmStore {
       if (i - runStart > 1) sorted.subarray(runStart, i).sort(compare);
       runStart = i;
     }
-    return sorted;
+    return { ids: sorted, prefixes };
   }
 
-  visitTorrentsInHashOrder(visit: TorrentVisitor): void {
-    const ids = this.torrentsInHashOrder();
-    for (let i = 0; i < ids.length; i++) {
-      const t = ids[i]!;
-      const s = this.seeders[t]!;
-      visit(this.hash, t * INFO_HASH_LENGTH, s, this.downloaded[t]!, this.peersOf(t) - s);
-    }
+  torrentsInHashOrder(): TorrentOrder {
+    const { ids, prefixes } = this.sortTorrents();
+    // Between two slices a torrent id may be freed and handed to another torrent. Each entry's
+    // first 4 hash bytes, noted by the sort, tell a different torrent on the same id (skipped:
+    // it was not there when the order was taken, and visiting it could push `last` past
+    // torrents still to come); `last`, the hash visited last, keeps the rare one whose 4 bytes
+    // agree from breaking the ascending order.
+    const last = new Uint8Array(INFO_HASH_LENGTH);
+    let visitedAny = false;
+    return {
+      count: ids.length,
+      visit: (from, to, visit) => {
+        const hash = this.hash;
+        for (let i = from; i < to && i < ids.length; i++) {
+          const t = ids[i]!;
+          if (!this.isLive(t) || this.hashPrefix(t) !== prefixes[i]) continue;
+          const base = t * INFO_HASH_LENGTH;
+          if (visitedAny) {
+            let k = 0;
+            while (k < INFO_HASH_LENGTH && hash[base + k] === last[k]) k++;
+            if (k === INFO_HASH_LENGTH || hash[base + k]! < last[k]!) continue; // not after the last one
+          }
+          copyBytes(hash, base, last, 0, INFO_HASH_LENGTH);
+          visitedAny = true;
+          const s = this.seeders[t]!;
+          visit(hash, base, s, this.downloaded[t]!, this.peersOf(t) - s);
+        }
+      },
+    };
   }
 
   // ---- sweep ----------------------------------------------------------------------------------
