@@ -13,6 +13,7 @@
 import { connect, type Socket } from "node:net";
 import { parseOptions } from "./cli-args.ts";
 import { parseCommandLine } from "../src/config/config.ts";
+import { LoopStallMonitor } from "../src/operator/loop-stall.ts";
 import { AnnounceRequest } from "../src/rules/requests.ts";
 import { AnnounceResult } from "../src/rules/results.ts";
 import { startTracker } from "../src/tracker.ts";
@@ -43,22 +44,16 @@ await Bun.sleep(500);
 const before = rssMiB();
 console.log(`${tracker.rules.store.torrentCount} torrents; RSS ${before.toFixed(1)} MiB`);
 
-// The longest gap between 1 ms timer callbacks: how long the loop was held at once.
-let last = performance.now();
-let longest = 0;
-const probe = setInterval(() => {
-  const t = performance.now();
-  if (t - last > longest) longest = t - last;
-  last = t;
-}, 1);
+// How long the loop was held at once (the tracker's own monitor, ticking every ms).
+const stalls = new LoopStallMonitor(1);
 
 // One reader first, to render (and time) the body.
 const t0 = performance.now();
 const first = await fetch(`http://127.0.0.1:${tracker.httpPort}/scrape`, { headers: { "Accept-Encoding": "identity" } });
 const renderMs = performance.now() - t0;
 const size = (await first.arrayBuffer()).byteLength;
-console.log(`body ${(size / 1e6).toFixed(1)} MB, rendered (and headers sent) in ${renderMs.toFixed(0)} ms; longest loop stall while rendering and sending it ${longest.toFixed(1)} ms`);
-longest = 0;
+console.log(`body ${(size / 1e6).toFixed(1)} MB, rendered (and headers sent) in ${renderMs.toFixed(0)} ms; longest loop stall while rendering and sending it ${stalls.longestEverMs.toFixed(1)} ms`);
+stalls.reset();
 
 // Clients that ask and do not read (paused sockets).
 const sockets: Socket[] = [];
@@ -71,7 +66,7 @@ for (let i = 0; i < clients; i++) {
 }
 await Bun.sleep(2000);
 const holding = rssMiB();
-console.log(`${clients} answers under way, nobody reading: RSS ${holding.toFixed(1)} MiB (+${(holding - before).toFixed(1)}); longest loop stall ${longest.toFixed(1)} ms`);
+console.log(`${clients} answers under way, nobody reading: RSS ${holding.toFixed(1)} MiB (+${(holding - before).toFixed(1)}); longest loop stall ${stalls.longestEverMs.toFixed(1)} ms`);
 
 // Then they leave, and as many readers in other processes (curl, so that what they receive is
 // not counted in this process's RSS) read the whole body at once.
@@ -83,16 +78,15 @@ const readers = Array.from({ length: clients }, () =>
   Bun.spawn(["curl", "-s", "-o", "/dev/null", "-w", "%{size_download}", "-H", "Accept-Encoding: identity", `http://127.0.0.1:${tracker.httpPort}/scrape`], { stdout: "pipe" }),
 );
 // Spawning the readers is this script's own work, not the tracker's: measure stalls from here.
-longest = 0;
-last = performance.now();
-const readStart = last;
+stalls.reset();
+const readStart = performance.now();
 const sizes = await Promise.all(readers.map(async (p) => Number(await new Response(p.stdout).text())));
 clearInterval(sampler);
-clearInterval(probe);
+stalls.stop();
 const complete = sizes.filter((n) => n === size).length;
 console.log(
   `${clients} readers in other processes: ${complete}/${clients} complete answers in ${((performance.now() - readStart) / 1000).toFixed(2)} s; peak RSS ${peak.toFixed(1)} MiB (+${(peak - before).toFixed(1)}); ` +
-    `longest loop stall while sending ${longest.toFixed(1)} ms`,
+    `longest loop stall while sending ${stalls.longestEverMs.toFixed(1)} ms`,
 );
 
 await tracker.stop();

@@ -89,6 +89,7 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
   // ---- sweep: a slice every second; each slice is bounded work, so none holds the loop for
   // long. A slice cut short (many expired peers) is followed at once by another, after I/O.
   // Timer callbacks are guarded: an exception escaping one would end the process.
+  let stopped = false;
   let sweepQueued = false;
   function sweep(): void {
     try {
@@ -103,7 +104,6 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
       console.error("sweep: unexpected error", e);
     }
   }
-  let stopped = false;
   const sweepTimer = setInterval(sweep, SWEEP_TICK_MS);
   sweepTimer.unref();
 

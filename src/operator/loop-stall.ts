@@ -2,7 +2,8 @@
  * How long the event loop was held at once: a timer every TICK_MS notes how much later than due
  * it fires, which is how long something (a sweep slice, a full-scrape render, a state-file
  * slice, a burst of requests) kept it from running. /stats shows the longest over the last
- * minute and since the start. The timer costs nothing that shows (50 wake-ups a second).
+ * minute and since the start. The timer costs nothing that shows (50 wake-ups a second). The
+ * benchmarks use it too, with a 1 ms tick, around the work they time.
  */
 const TICK_MS = 20;
 
@@ -15,16 +16,19 @@ export class LoopStallMonitor {
   private last: number;
   private readonly timer: Timer;
 
-  constructor(private readonly clock: () => number = () => performance.now()) {
+  constructor(
+    private readonly tickMs = TICK_MS,
+    private readonly clock: () => number = () => performance.now(),
+  ) {
     this.last = clock();
     this.minuteStartedAt = this.last;
-    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.timer = setInterval(() => this.tick(), tickMs);
     this.timer.unref();
   }
 
   private tick(): void {
     const t = this.clock();
-    const late = Math.max(0, t - this.last - TICK_MS);
+    const late = Math.max(0, t - this.last - this.tickMs);
     this.last = t;
     if (t - this.minuteStartedAt >= 60_000) {
       this.previous = this.current;
@@ -43,6 +47,12 @@ export class LoopStallMonitor {
   /** The longest stall since the start, ms. */
   get longestEverMs(): number {
     return this.longestEver;
+  }
+
+  /** Forget what was seen so far (a benchmark's next phase). */
+  reset(): void {
+    this.longestEver = this.current = this.previous = 0;
+    this.last = this.clock();
   }
 
   stop(): void {
