@@ -527,7 +527,8 @@ export class MemoryStore implements SwarmStore {
   }
 
   /**
-   * Live torrent ids ordered by their info_hash bytes, ascending (full scrape).
+   * Live torrent ids ordered by their info_hash bytes, ascending (full scrape), with each one's
+   * first 4 hash bytes (its sort key, kept so a later slice can tell a reused id).
    *
    * Sort key, one BigUint64 per torrent: high 32 bits = hash bytes 0..3 big-endian, low 32 bits =
    * the torrent's position in the id list. Writing both halves through a Uint32Array view makes
@@ -535,11 +536,6 @@ export class MemoryStore implements SwarmStore {
    * that share the 4-byte prefix (about n^2 / 2^33 pairs: ~12k at 10M torrents) are then ordered
    * by their full 20 bytes.
    */
-  sortedTorrentIds(): Uint32Array {
-    return this.sortTorrents().ids;
-  }
-
-  /** The sort behind sortedTorrentIds, with each entry's first 4 hash bytes (its sort key). */
   private sortTorrents(): { ids: Uint32Array; prefixes: Uint32Array } {
     const ids = this.liveTorrents();
     const n = ids.length;

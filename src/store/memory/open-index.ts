@@ -17,7 +17,7 @@
  * The hashes are keyed (keyed-hash.ts): keys are chosen by clients, and an attacker who could
  * predict bucket positions could build one long probe chain.
  */
-export const EMPTY_ENTRY = -1;
+const EMPTY_ENTRY = -1;
 
 export abstract class OpenIndex {
   /** entry or EMPTY_ENTRY per slot; length is a power of two. */
