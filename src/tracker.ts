@@ -12,6 +12,7 @@ import { createOperatorRoutes } from "./operator/stats/routes.ts";
 import { C } from "./rules/counters.ts";
 import { nowSeconds, TrackerRules } from "./rules/tracker-rules.ts";
 import { createHttpHandler } from "./server/http.ts";
+import { listenHttp, type HttpListener } from "./server/http-listener.ts";
 import { startUdpServer, type UdpServer } from "./server/udp.ts";
 
 export interface Tracker {
@@ -53,31 +54,38 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
   const operator = createOperatorRoutes(rules, () => server, () => state?.status ?? null);
   const fetch = createHttpHandler(rules, operator);
 
-  let server: ReturnType<typeof Bun.serve> | null = null;
+  let server: HttpListener | null = null;
   let udp: UdpServer | null = null;
   // With port 0 the OS picks the TCP port; UDP must then bind the same number, which may be
   // taken on UDP by someone else: try a few times with a new TCP port.
   for (let attempt = 0; ; attempt++) {
     if (config.http) {
-      server = Bun.serve({
-        hostname: config.host,
-        port: config.port,
-        development: false,
-        idleTimeout: config.httpIdleTimeout,
-        fetch,
-        error(e) {
-          rules.counters[C.http500]!++;
-          console.error("http: unexpected error", e);
-          return new Response("internal error\n", { status: 500 });
-        },
-      });
+      // Paused while the process is out of file descriptors (see server/http-listener.ts).
+      server = listenHttp(
+        (port, reusePort) =>
+          Bun.serve({
+            hostname: config.host,
+            port,
+            reusePort,
+            development: false,
+            idleTimeout: config.httpIdleTimeout,
+            fetch,
+            error(e) {
+              rules.counters[C.http500]!++;
+              console.error("http: unexpected error", e);
+              return new Response("internal error\n", { status: 500 });
+            },
+          }),
+        config.port,
+        { onPause: () => rules.counters[C.httpAcceptPauses]!++, log },
+      );
     }
     if (!config.udp) break;
     try {
       udp = await startUdpServer(rules, config.host, server?.port ?? config.port);
       break;
     } catch (e) {
-      server?.stop(true);
+      void server?.stop();
       if (config.port !== 0 || attempt >= 5) {
         operator.close();
         state?.stop();
@@ -142,7 +150,7 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
       intervalStep.stop();
       operator.close();
       udp?.close();
-      if (server) await server.stop(false);
+      await server?.stop();
     },
   };
 }

@@ -9,7 +9,7 @@ import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { exitWithin, killChildren, startTrackerProcess, type RunningTracker } from "./support/child.ts";
+import { capture, exitWithin, killChildren, startTrackerProcess, until, type RunningTracker } from "./support/child.ts";
 import { announceUrl, bytes20, compactPeers, getBencoded, pct } from "./support/tracker.ts";
 import { announcePacket, readAnnounceAnswer, scrapePacket, UdpClient } from "./support/udp-client.ts";
 
@@ -17,24 +17,6 @@ const dir = mkdtempSync(join(tmpdir(), "sc6-state-proc-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(killChildren);
 const TEST_TIMEOUT = 30_000;
-
-/** Everything a child writes on a stream, as it arrives (the test reads `text` when it needs it). */
-function capture(stream: ReadableStream<Uint8Array>): { text: string } {
-  const c = { text: "" };
-  void (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) c.text += decoder.decode(chunk, { stream: true });
-  })();
-  return c;
-}
-
-/** Wait (bounded) until `check` holds. */
-async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
-  for (let waited = 0; !check(); waited += 25) {
-    if (waited >= ms) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
 
 const A = bytes20(0xa1);
 const B = bytes20(0xb2);

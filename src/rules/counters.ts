@@ -41,6 +41,8 @@ export const COUNTER_NAMES = [
   "refusedAnnounceRate",
   "udpConnectsThrottled",
   "udpBadIdThrottled",
+  /** Times the HTTP listener stopped accepting for lack of file descriptors (server/http-listener.ts). */
+  "httpAcceptPauses",
   /** `completed` events served but not counted: past completionsPerAddress for their address. */
   "completionsNotCounted",
 ] as const;

@@ -32,12 +32,13 @@ export function killChildren(): void {
 /**
  * Start `bun run src/main.ts PORT --host 127.0.0.1 [args]` on a free port and wait (bounded,
  * ~5 s) until GET / answers. A start that fails because the port was taken meanwhile is tried
- * again on another port, up to three times.
+ * again on another port, up to three times. `wrapper` runs before the command (it must `exec`
+ * it, so that the child is the tracker: see withOpenFilesLimit).
  */
-export async function startTrackerProcess(args: string[] = []): Promise<RunningTracker> {
+export async function startTrackerProcess(args: string[] = [], wrapper: string[] = []): Promise<RunningTracker> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const proc = Bun.spawn([process.execPath, "run", MAIN, String(port), "--host", "127.0.0.1", ...args], {
+    const proc = Bun.spawn([...wrapper, process.execPath, "run", MAIN, String(port), "--host", "127.0.0.1", ...args], {
       cwd: ROOT,
       env: cleanEnv(),
       stdin: "ignore",
@@ -71,4 +72,27 @@ export async function exitWithin(proc: { exited: Promise<number> }, ms: number):
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Everything a child writes on a stream, as it arrives (the test reads `text` when it needs it). */
+export function capture(stream: ReadableStream<Uint8Array>): { text: string } {
+  const c = { text: "" };
+  void (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) c.text += decoder.decode(chunk, { stream: true });
+  })();
+  return c;
+}
+
+/** Wait (bounded) until `check` holds. */
+export async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
+  for (let waited = 0; !check(); waited += 25) {
+    if (waited >= ms) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(25);
+  }
+}
+
+/** A wrapper for startTrackerProcess: the tracker runs with soft and hard `nofile` set to n. */
+export function withOpenFilesLimit(n: number): string[] {
+  return ["sh", "-c", `ulimit -n ${n} && exec "$@"`, "sh"];
 }

@@ -100,6 +100,12 @@ export interface StatsSnapshot {
     fullScrapeRenders: number;
     /** Answers carrying a bencoded `failure reason` (sent with status 200). */
     failures: number;
+    /**
+     * Whether the listener is paused now because fewer than a few file descriptors are free
+     * (null when there is no HTTP listener), and how many times that happened.
+     */
+    acceptPaused: boolean | null;
+    acceptPauses: number;
   };
   udp: {
     packets: number;
@@ -141,6 +147,8 @@ export interface SwarmFigures {
 export interface StatsSources {
   /** HTTP requests in flight, or null when there is no HTTP server to ask. */
   openHttpRequests(): number | null;
+  /** Whether the HTTP listener is paused for lack of descriptors; null if unknown. Optional. */
+  acceptPaused?(): boolean | null;
   requestsPerSecond(): number;
   /** The store's figures, at most SWARM_CACHE_MS old (cachedSwarmFigures). */
   swarm(): SwarmFigures;
@@ -218,6 +226,8 @@ export function collectStats(rules: StatsRules, src: StatsSources, now = new Dat
       fullScrapes: n("httpFullScrapes"),
       fullScrapeRenders: n("httpFullScrapeRenders"),
       failures: n("httpFailures"),
+      acceptPaused: src.acceptPaused?.() ?? null,
+      acceptPauses: n("httpAcceptPauses"),
     },
     udp: {
       packets: n("udpPacketsIn"),

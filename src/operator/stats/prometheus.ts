@@ -28,6 +28,7 @@ const COUNTER_METRICS: Partial<Record<CounterName, { name: string; labels: strin
   http404: { name: "tracker_http_responses_total", labels: 'code="404"', help: "" },
   http405: { name: "tracker_http_responses_total", labels: 'code="405"', help: "" },
   http500: { name: "tracker_http_responses_total", labels: 'code="500"', help: "" },
+  httpAcceptPauses: { name: "tracker_http_accept_pauses_total", labels: "", help: "Times the HTTP listener stopped accepting because the process was out of file descriptors." },
   http503: { name: "tracker_http_responses_total", labels: 'code="503"', help: "" },
   httpBytesIn: { name: "tracker_received_bytes_total", labels: 'protocol="http"', help: "Bytes received (HTTP: request URL characters; UDP: datagram payloads)." },
   udpBytesIn: { name: "tracker_received_bytes_total", labels: 'protocol="udp"', help: "" },
@@ -93,6 +94,9 @@ export function metricFamilies(s: StatsSnapshot): MetricFamily[] {
   if (s.openFiles !== null) gauge("tracker_open_files", "File descriptors open now (each HTTP connection takes one).", s.openFiles);
   if (s.openFilesLimit !== null && Number.isFinite(s.openFilesLimit)) {
     gauge("tracker_open_files_limit", "The process's open-files limit (Bun raises the soft limit to the hard one).", s.openFilesLimit);
+  }
+  if (s.http.acceptPaused !== null) {
+    gauge("tracker_http_accept_paused", "1 while the HTTP listener is paused for lack of file descriptors.", s.http.acceptPaused ? 1 : 0);
   }
   if (s.openHttpRequests !== null) {
     gauge("tracker_http_open_requests", "HTTP requests in flight (this scrape included).", s.openHttpRequests);

@@ -23,6 +23,8 @@ export interface ServerGauges {
   readonly pendingRequests: number;
   /** The port HTTP (and UDP, the same number) listens on. */
   readonly port?: number | undefined;
+  /** True while the listener is paused for lack of file descriptors (server/http-listener.ts). */
+  readonly acceptPaused?: boolean;
 }
 
 /** HttpHandlerOptions plus close(), which stops the 1 s sampling timer. */
@@ -50,6 +52,7 @@ export function createOperatorRoutes(
   let udpReader: (() => UdpReceiveStats | null) | null = null;
   const sources: StatsSources = {
     openHttpRequests: () => server()?.pendingRequests ?? null,
+    acceptPaused: () => server()?.acceptPaused ?? null,
     requestsPerSecond: () => rate.rate(),
     swarm: cachedSwarmFigures(rules),
     state,

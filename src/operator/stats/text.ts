@@ -42,7 +42,7 @@ function block(rows: Row[]): string {
 const SHOWN_COUNTERS = new Set<string>([
   "httpRequests", "http200", "http400", "http403", "http404", "http405", "http500", "http503", "httpBytesIn",
   "httpBytesOut", "httpAnnounces", "httpScrapes", "httpFullScrapes", "httpFullScrapeRenders",
-  "httpFailures", "udpPacketsIn", "udpBytesIn", "udpBytesOut", "udpConnects", "udpAnnounces",
+  "httpFailures", "httpAcceptPauses", "udpPacketsIn", "udpBytesIn", "udpBytesOut", "udpConnects", "udpAnnounces",
   "udpScrapes", "udpErrorsSent", "udpDropped", "udpBadConnectionId", "udpSendErrors", "udpIcmpErrors",
 ]);
 
@@ -68,7 +68,8 @@ export function renderStatsText(s: StatsSnapshot): string {
     `Load Avg = ${s.loadAverage.map((x) => x.toFixed(2)).join(" ")}\n` +
     `Interval = ${s.intervalSeconds}\n` +
     (s.openHttpRequests === null ? "" : `Open HTTP requests: ${thousands(s.openHttpRequests)}\n`) +
-    (s.openFiles === null ? "" : `Open files: ${thousands(s.openFiles)} of ${s.openFilesLimit === null ? "?" : thousands(s.openFilesLimit)}\n`) +
+    (s.openFiles === null ? "" : `Open files: ${thousands(s.openFiles)} of ${s.openFilesLimit === null ? "?" : thousands(s.openFilesLimit)}` +
+      `${s.http.acceptPaused ? " (HTTP paused: out of descriptors)" : ""}, HTTP accept pauses: ${thousands(s.http.acceptPauses)}\n`) +
     (s.loopStall === null ? "" : `Longest loop stall: ${s.loopStall.longestLastMinuteMs} ms (last minute), ${s.loopStall.longestSinceStartMs} ms (since start)\n`),
   );
   sections.push(`Request per second ~ ${s.requestsPerSecond.toFixed(2)} (HTTP + UDP, last ${s.requestsPerSecondWindowSeconds} s)\n`);
