@@ -13,6 +13,7 @@
  *   operator/    /stats, /metrics, full scrape, the load-driven interval, the terminal line,
  *                the state file's keeper
  */
+import { AccessListError } from "./access/access-list-keeper.ts";
 import { parseCommandLine } from "./config/config.ts";
 import { startTracker, type Tracker } from "./tracker.ts";
 
@@ -33,7 +34,8 @@ try {
   tracker = await startTracker(config);
 } catch (e) {
   process.stderr.write(`sc6-tracker: cannot start: ${(e as Error).message}\n`);
-  process.exit(1);
+  // A list or database that does not load is bad input, like a bad setting: exit code 2.
+  process.exit(e instanceof AccessListError ? 2 : 1);
 }
 
 let stopping = false;

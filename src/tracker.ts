@@ -3,6 +3,7 @@
  * and UDP adapters on one port; the operator routes ride on the HTTP adapter; two timers run the
  * store's sweep (a slice every second) and the load-driven interval step with its terminal line.
  */
+import { startAccessListKeeper, type AccessListKeeper } from "./access/access-list-keeper.ts";
 import { reloadConfig, type Reload } from "./config/reload.ts";
 import type { Config } from "./config/types.ts";
 import { startIntervalStep } from "./operator/interval-step.ts";
@@ -19,9 +20,14 @@ export interface Tracker {
   readonly rules: TrackerRules;
   /** The state file's keeper, when --state-file is set. */
   readonly state: StateKeeper | null;
+  /** The access list's keeper (its status is null while access-mode is off). */
+  readonly access: AccessListKeeper;
   /** Write the state file now (nothing when it is off). */
   saveState(reason: string): Promise<void>;
-  /** Take the live settings of a freshly read configuration (SIGHUP); see config/reload.ts. */
+  /**
+   * Take the live settings of a freshly read configuration (SIGHUP; see config/reload.ts), and
+   * read the access list again.
+   */
   reload(next: Config): Reload;
   /** The port HTTP listens on (0 when HTTP is off). */
   readonly httpPort: number;
@@ -47,11 +53,17 @@ export interface TrackerHooks {
 export async function startTracker(config: Config, hooks: TrackerHooks = {}): Promise<Tracker> {
   const rules = new TrackerRules(config);
   const log = hooks.log ?? ((line: string) => console.log(line));
+  const warn = hooks.warn ?? ((line: string) => console.error(line));
+  const info = (line: string) => {
+    if (!rules.config.quiet) log(line);
+  };
   rules.log = log;
+  // The access list first: a list that does not load stops the start before anything runs.
+  const access = startAccessListKeeper(() => rules.config, (mode, list) => rules.setAccess(mode, list), info, warn);
   // Swarms from the last run, before anyone can announce; then saved every state-interval.
-  const state = startStateKeeper(rules, log, hooks.warn ?? ((line: string) => console.error(line)));
+  const state = startStateKeeper(rules, log, warn);
   // /stats, /metrics and (if configured) full scrape; `server` is read per request.
-  const operator = createOperatorRoutes(rules, () => server, () => state?.status ?? null);
+  const operator = createOperatorRoutes(rules, () => server, () => state?.status ?? null, () => access.status);
   const fetch = createHttpHandler(rules, operator);
 
   let server: HttpListener | null = null;
@@ -89,6 +101,7 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
       if (config.port !== 0 || attempt >= 5) {
         operator.close();
         state?.stop();
+        access.stop();
         throw e;
       }
     }
@@ -133,6 +146,7 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
   return {
     rules,
     state,
+    access,
     httpPort,
     udpPort,
     saveState: (reason) => state?.save(reason) ?? Promise.resolve(),
@@ -141,11 +155,13 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
       rules.config = r.config;
       // The interval moves within the new bounds from the next step; it must sit in them now.
       rules.interval = Math.min(r.config.intervalMax, Math.max(r.config.intervalMin, rules.interval));
+      access.reload("SIGHUP");
       return r;
     },
     async stop() {
       stopped = true;
       state?.stop();
+      access.stop();
       clearInterval(sweepTimer);
       intervalStep.stop();
       operator.close();

@@ -69,6 +69,10 @@ describe("defaults", () => {
       udpBadIdAnswersPerMinute: 60,
       stateFile: "",
       stateInterval: 300,
+      accessMode: "off",
+      accessList: "",
+      private: false,
+      db: "tracker.sqlite",
     });
   });
 
@@ -80,6 +84,13 @@ describe("defaults", () => {
     c.port = 1;
     expect(DEFAULT_CONFIG.statsAllow).toEqual([]);
     expect(DEFAULT_CONFIG.port).toBe(6969);
+  });
+
+  test("access-mode allow or deny without an access-list is refused, naming both", () => {
+    const m = failure(["--access-mode", "allow"]);
+    expect(m).toContain("access-mode allow needs an access-list");
+    expect(m).toContain(`access-list is "" (the default)`);
+    expect(failure(["--access-mode", "sometimes", "--access-list", "x"])).toContain("must be off, allow or deny");
   });
 
   test("the defaults satisfy their own rules", () => {
@@ -129,7 +140,13 @@ const SAMPLES: Record<Key, [string, string, Config[Key]]> = {
   udpBadIdAnswersPerMinute: ["5", "5", 5],
   stateFile: ["/var/lib/tracker/state", '"/var/lib/tracker/state"', "/var/lib/tracker/state"],
   stateInterval: ["0", "0", 0],
+  accessMode: ["deny", '"deny"', "deny"],
+  accessList: ["/etc/tracker/deny.txt", '"/etc/tracker/deny.txt"', "/etc/tracker/deny.txt"],
+  private: ["true", "true", true],
+  db: ["/var/lib/tracker/keys.sqlite", '"/var/lib/tracker/keys.sqlite"', "/var/lib/tracker/keys.sqlite"],
 };
+/** Flags a sample needs beside it to pass the cross rules (access-mode needs a list). */
+const CONTEXT: Partial<Record<Key, string[]>> = { accessMode: ["--access-list", "/etc/tracker/deny.txt"] };
 const KEYS = Object.keys(SAMPLES) as Key[];
 
 describe("every setting is a flag, an environment variable and a TOML key", () => {
@@ -142,17 +159,18 @@ describe("every setting is a flag, an environment variable and a TOML key", () =
   test.each(KEYS)("%s", (key) => {
     const [text, literal, expected] = SAMPLES[key];
     const isBool = typeof expected === "boolean";
-    const want = { ...run([]), [key]: expected };
+    const ctx = CONTEXT[key] ?? [];
+    const want = { ...run(ctx), [key]: expected };
 
     if (isBool) {
-      expect(run([expected ? `--${kebab(key)}` : `--no-${kebab(key)}`])).toEqual(want);
-      expect(run([`--${kebab(key)}=${text}`])).toEqual(want);
+      expect(run([...ctx, expected ? `--${kebab(key)}` : `--no-${kebab(key)}`])).toEqual(want);
+      expect(run([...ctx, `--${kebab(key)}=${text}`])).toEqual(want);
     } else {
-      expect(run([`--${kebab(key)}`, text])).toEqual(want);
-      expect(run([`--${kebab(key)}=${text}`])).toEqual(want);
+      expect(run([...ctx, `--${kebab(key)}`, text])).toEqual(want);
+      expect(run([...ctx, `--${kebab(key)}=${text}`])).toEqual(want);
     }
-    expect(run([], { [envOf(key)]: text })).toEqual(want);
-    expect(fromFile(`${snake(key)} = ${literal}\n`)).toEqual(want);
+    expect(run(ctx, { [envOf(key)]: text })).toEqual(want);
+    expect(fromFile(`${snake(key)} = ${literal}\n`, ctx)).toEqual(want);
   });
 });
 

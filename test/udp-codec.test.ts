@@ -17,6 +17,7 @@ import {
   writeErrorResponse,
   writeScrapeEntry,
   writeScrapeHeader,
+  readUrlData,
 } from "../src/protocol/udp.ts";
 
 /** Hex with spaces/newlines allowed, for readable golden packets. */
@@ -228,6 +229,69 @@ describe("BEP 41 options", () => {
     const { r, req } = parse(announce({ tail }));
     expect(r).toBe(PARSE_OK);
     expect(req.port).toBe(6881);
+  });
+});
+
+describe("BEP 41 URL data (readUrlData)", () => {
+  const url = (s: string) => Buffer.from(s, "latin1").toString("hex");
+  const lenByte = (n: number) => n.toString(16).padStart(2, "0");
+  const urlOpt = (s: string) => "02" + lenByte(s.length) + url(s);
+  const data = (buf: Buffer, capacity = 1500) => {
+    const out = new Uint8Array(capacity);
+    return Buffer.from(out.subarray(0, readUrlData(buf, buf.length, out))).toString("latin1");
+  };
+
+  test("a 100-byte announce (two trailing zero bytes, as some clients send) has none, and parses", () => {
+    const buf = announce({ tail: "0000" });
+    expect(buf.length).toBe(100);
+    expect(parse(buf).r).toBe(PARSE_OK);
+    expect(data(buf)).toBe("");
+  });
+
+  test("a 109-byte announce (URLData '/announce', as libtorrent sends)", () => {
+    const buf = announce({ tail: urlOpt("/announce") });
+    expect(buf.length).toBe(109);
+    expect(parse(buf).r).toBe(PARSE_OK);
+    expect(data(buf)).toBe("/announce");
+  });
+
+  test("a passkey URL split in two options is concatenated", () => {
+    expect(data(announce({ tail: urlOpt("/AbCd-_0123456789abcdefghijklmnop") + urlOpt("/announce?x=1") }))).toBe(
+      "/AbCd-_0123456789abcdefghijklmnop/announce?x=1",
+    );
+  });
+
+  test("NOPs are skipped", () => {
+    expect(data(announce({ tail: "01" + "01" + urlOpt("/a") + "01" + urlOpt("/b") }))).toBe("/a/b");
+  });
+
+  test("EndOfOptions stops reading", () => {
+    expect(data(announce({ tail: urlOpt("/a") + "00" + urlOpt("/b") }))).toBe("/a");
+  });
+
+  test("an empty URLData option is fine", () => {
+    expect(data(announce({ tail: "0200" + urlOpt("/x") }))).toBe("/x");
+  });
+
+  test("a truncated option stops reading and keeps what came before", () => {
+    const truncated = "02" + "10" + url("/short"); // says 16 bytes, carries 6
+    expect(data(announce({ tail: urlOpt("/a") + truncated }))).toBe("/a");
+  });
+
+  test("a lone URLData type byte at the very end is ignored", () => {
+    expect(data(announce({ tail: urlOpt("/a") + "02" }))).toBe("/a");
+  });
+
+  test("an unknown option type stops reading", () => {
+    expect(data(announce({ tail: urlOpt("/a") + "07" + "02" + "4142" + urlOpt("/b") }))).toBe("/a");
+  });
+
+  test("URL data beyond the output's capacity stops reading", () => {
+    expect(data(announce({ tail: urlOpt("/ab") + urlOpt("cdef") }), 4)).toBe("/ab");
+  });
+
+  test("a plain 98-byte announce has none", () => {
+    expect(data(announce())).toBe("");
   });
 });
 

@@ -373,6 +373,9 @@ function checkTogether(c: Config, origins: Map<Key, Origin>): void {
         `seconds must not be swept in between), but ${said("peerTimeout")} and ${said("intervalMax")}`,
     );
   }
+  if (c.accessMode !== "off" && c.accessList === "") {
+    throw new ConfigError(`access-mode ${c.accessMode} needs an access-list file, but ${said("accessList")}`);
+  }
   if (c.numwantDefault > c.numwantMax) {
     throw new ConfigError(
       `numwant-default must not exceed numwant-max, but ${said("numwantDefault")} and ${said("numwantMax")}`,

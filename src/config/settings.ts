@@ -363,7 +363,38 @@ const SETTINGS = {
     placeholder: "<seconds>",
     doc: "How often the state file is written while running, seconds; 0: only at stop and on SIGUSR1. A SIGKILL loses at most this much.",
   },
+  accessMode: {
+    kind: "string",
+    default: "off",
+    live: true,
+    placeholder: "off|allow|deny",
+    doc: "Which torrents are served: off (all), allow (only those in access-list), deny (all but those in access-list). Applied on SIGHUP.",
+    check: (v) => (ACCESS_MODES.includes(v) ? undefined : "must be off, allow or deny"),
+  },
+  accessList: {
+    kind: "string",
+    default: "",
+    live: true,
+    placeholder: "<path>",
+    doc: "The info_hash list for access-mode: one 40-hex or 32-base32 info_hash per line, # comments. Reloaded on SIGHUP and when the file changes; a file with a bad line is refused whole and the old list kept.",
+    check: (v) => (v.includes("\0") ? "must be a file path" : undefined),
+  },
+  private: {
+    kind: "bool",
+    default: false,
+    doc: "Private tracker: serve only /<passkey>/announce and /<passkey>/scrape (UDP: BEP 41 URL data /<passkey>/announce), for keys in the db made with `sc6-tracker keys add`; record per key and torrent what was uploaded and downloaded.",
+  },
+  db: {
+    kind: "string",
+    default: "tracker.sqlite",
+    placeholder: "<path>",
+    doc: "The SQLite database of passkeys and their accounting (private mode and `sc6-tracker keys`), relative to the working directory.",
+    check: (v) => (v === "" || v.includes("\0") ? "must be a file path" : undefined),
+  },
 } satisfies Record<string, Setting>;
+
+/** The values of access-mode. */
+export const ACCESS_MODES: readonly string[] = ["off", "allow", "deny"];
 
 // ---------------------------------------------------------------------------------------------
 // Derived from the table

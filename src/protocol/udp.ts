@@ -1,5 +1,5 @@
 /**
- * BEP 15 (UDP tracker protocol) codec (BEP 41 options are allowed, not read). Pure: no sockets, no clock.
+ * BEP 15 (UDP tracker protocol) codec, and BEP 41 URL data (readUrlData). Pure: no sockets, no clock.
  *
  * All integers on the wire are big-endian. Requests are parsed into one reused `UdpRequest`
  * (no object, string or view per packet); 20-byte hashes are left in the packet and given as
@@ -155,7 +155,7 @@ export function parseUdpRequest(buf: Buffer, len: number, req: UdpRequest, maxSc
  *                         a new random key per announce (aria2) or none that means anything
  *   92  i32  num_want     -1 = default
  *   96  u16  port
- *   98  ...  BEP 41 options (URL data): allowed and not read. Real clients send 100-byte
+ *   98  ...  BEP 41 options (URL data): allowed; read by readUrlData when needed. Real clients send 100-byte
  *            announces with two trailing zero bytes, and 109-byte ones with "/announce".
  */
 function parseAnnounce(buf: Buffer, len: number, req: UdpRequest): number {
@@ -270,4 +270,42 @@ export function writeErrorResponse(out: Buffer, tid: number, message: string, ma
     out[ERROR_RESPONSE_HEADER_SIZE + i] = c < 0x80 ? c : 0x3f;
   }
   return ERROR_RESPONSE_HEADER_SIZE + n;
+}
+
+// ---- BEP 41 URL data --------------------------------------------------------------------
+
+/** BEP 41 option types (0x0, EndOfOptions, ends the reading like any other type). */
+const OPTION_NOP = 0x1;
+const OPTION_URL_DATA = 0x2;
+
+/**
+ * The BEP 41 URL data of an announce of `len` bytes in `buf`, concatenated into `out`; returns
+ * its length. Options start at byte 98:
+ *   0x0  EndOfOptions   1 byte; stop
+ *   0x1  NOP            1 byte
+ *   0x2  URLData        1 byte type, 1 byte length n, n bytes: a piece of the announce URL's
+ *                       path and query; successive pieces are concatenated
+ * Reading stops quietly at EndOfOptions, an unknown type, a truncated option, or when `out` is
+ * full: a packet is never refused for its options. Called only where URL data matters (private
+ * mode's passkey), so public announces pay nothing for it.
+ */
+export function readUrlData(buf: Buffer, len: number, out: Uint8Array): number {
+  if (!(len <= buf.length)) len = buf.length;
+  let p = ANNOUNCE_REQUEST_SIZE;
+  let n = 0;
+  while (p < len) {
+    const type = buf[p]!;
+    if (type === OPTION_NOP) {
+      p++;
+      continue;
+    }
+    if (type !== OPTION_URL_DATA) break; // EndOfOptions, or an option we cannot size
+    if (p + 2 > len) break;
+    const start = p + 2;
+    const end = start + buf[p + 1]!;
+    if (end > len || n + (end - start) > out.length) break;
+    for (let i = start; i < end; i++) out[n++] = buf[i]!;
+    p = end;
+  }
+  return n;
 }

@@ -39,6 +39,10 @@ export const COUNTER_NAMES = [
   "refusedFullScrape",
   /** Refused or dropped for the per-address limits: announces, UDP connects, UDP bad-id answers. */
   "refusedAnnounceRate",
+  /** Refused by the access list (announces, and each refused torrent of a scrape). */
+  "refusedTorrentNotAllowed",
+  /** Private mode: requests without a passkey in force (missing, unknown, revoked, expired). */
+  "refusedPasskey",
   "udpConnectsThrottled",
   "udpBadIdThrottled",
   /** Times the HTTP listener stopped accepting for lack of file descriptors (server/http-listener.ts). */

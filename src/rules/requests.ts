@@ -28,6 +28,14 @@ export class AnnounceRequest {
   bothFamilies = false;
   /** The client will be shown peer ids (HTTP compact=0 without no_peer_id=1). */
   wantsPeerIds = false;
+  /** Bytes the client says it has sent and received in this session (private-mode accounting). */
+  uploaded = 0;
+  downloaded = 0;
+  /**
+   * The passkey from the announce URL (`/<passkey>/announce`, or BEP 41 URL data over UDP), or
+   * null when the URL had none. Read only in private mode.
+   */
+  passkey: string | null = null;
 }
 
 /** A scrape: `count` info_hashes lying contiguously at hashes[hashesOff ..], 20 bytes each. */
@@ -35,6 +43,8 @@ export class ScrapeRequest {
   hashes: Uint8Array = EMPTY;
   hashesOff = 0;
   count = 0;
+  /** As AnnounceRequest.passkey (`/<passkey>/scrape`). */
+  passkey: string | null = null;
 }
 
 const EMPTY = new Uint8Array(0);

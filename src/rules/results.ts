@@ -37,10 +37,24 @@ export class ScrapeResult extends ScrapeCounts {
   full = false;
   /** Torrents answered (complete/downloaded/incomplete[0 .. count)). */
   count = 0;
+  /**
+   * Per asked torrent, 1 when the access list refuses it (its counts are then zeros: HTTP leaves
+   * it out of `files`, UDP answers the zeros of an unknown torrent). Only set when `refused > 0`.
+   */
+  readonly refusedAt: Uint8Array;
+  /** How many of the asked torrents are refused. */
+  refused = 0;
+
+  constructor(capacity: number) {
+    super(capacity);
+    this.refusedAt = new Uint8Array(capacity);
+  }
 
   reset(): void {
     this.refusal = null;
     this.full = false;
     this.count = 0;
+    if (this.refused > 0) this.refusedAt.fill(0);
+    this.refused = 0;
   }
 }

@@ -23,11 +23,20 @@
  *                scrape, refused unless fullScrape is on
  *   interval     the current announce interval (moved by the load rule, src/operator/), also
  *                sent as `min interval`
+ *   passkey      private mode: an announce or scrape must carry a passkey in force (not
+ *                revoked, not expired); what it reports is accounted per key and torrent
+ *   access list  access-mode allow: only listed torrents; deny: all but listed ones. A
+ *                refused announce creates nothing; a refused torrent in a scrape gets no
+ *                counts (a scrape of refused torrents only is refused); the sweep removes
+ *                what a torrent that became refused still holds
  *
- * A new rule (an access list, a passkey check) goes here, as a check before the store call that
- * fills `res.refusal`: every protocol then obeys it, and it is tested once, in
- * test/tracker-rules.test.ts.
+ * Order of the checks: rate, passkey, access list, then the store (capacity). A new rule goes
+ * here, as a check before the store call that fills `res.refusal`: every protocol then obeys
+ * it, and it is tested once, in test/tracker-rules.test.ts.
  */
+import type { Accounting } from "../access/accounting.ts";
+import type { InfoHashSet } from "../access/info-hash-list.ts";
+import type { PasskeyTable } from "../access/passkey-db.ts";
 import type { Config } from "../config/types.ts";
 import { EVENT_COMPLETED, EVENT_STOPPED } from "../protocol/events.ts";
 import { MemoryStore } from "../store/memory/memory-store.ts";
@@ -42,7 +51,24 @@ export const REFUSED_TOO_MANY_TORRENTS = "tracker is full (too many torrents), t
 export const REFUSED_TOO_MANY_PEERS = "tracker is full (too many peers), try later";
 export const REFUSED_ANNOUNCE_RATE = "too many announces from your address: try again in a minute";
 export const REFUSED_FULL_SCRAPE = "full scrape is disabled on this tracker: give one or more info_hash parameters";
+export const REFUSED_TORRENT = "torrent not allowed";
+export const REFUSED_NO_PASSKEY = "this is a private tracker: use your personal announce URL, /<passkey>/announce";
+export const REFUSED_PASSKEY_UNKNOWN = "unknown or revoked passkey";
+export const REFUSED_PASSKEY_EXPIRED = "passkey expired";
 
+/** The accounting's name for each AnnounceEvent (BEP 21 paused is a regular announce). */
+const EVENT_NAMES = ["none", "started", "completed", "stopped", "none"] as const;
+
+/** access-mode as the rules hold it. */
+export const ACCESS_OFF = 0;
+export const ACCESS_ALLOW = 1;
+export const ACCESS_DENY = 2;
+export type AccessMode = typeof ACCESS_OFF | typeof ACCESS_ALLOW | typeof ACCESS_DENY;
+
+/** access-mode's text (config) as the rules hold it. */
+export function accessModeOf(text: string): AccessMode {
+  return text === "allow" ? ACCESS_ALLOW : text === "deny" ? ACCESS_DENY : ACCESS_OFF;
+}
 export class TrackerRules {
   /** The settings in force (SIGHUP may replace it with one whose live settings changed). */
   config: Config;
@@ -53,6 +79,16 @@ export class TrackerRules {
   readonly startedAt = new Date();
   /** Where one-off notices go (the first client that asks for peer ids). */
   log: (line: string) => void = (line) => console.log(line);
+  /**
+   * The access list in force and its mode, replaced together by setAccess (a request sees the
+   * old pair or the new one, never half of each). Null list: mode is ACCESS_OFF.
+   */
+  accessMode: AccessMode = ACCESS_OFF;
+  accessList: InfoHashSet | null = null;
+  /** Private mode: the passkeys in force (replaced whole when the database changes); null: public. */
+  passkeys: PasskeyTable | null = null;
+  /** Private mode: what each key's announces report, summed in memory (written in batches elsewhere). */
+  accounting: Accounting | null = null;
 
   /** The store's view of the announce being served: one, reused. */
   private readonly op = new StoreAnnounce();
@@ -85,6 +121,36 @@ export class TrackerRules {
     return asked < this.config.numwantMax ? asked : this.config.numwantMax;
   }
 
+  /** Put an access list and its mode in force (both at once). */
+  setAccess(mode: AccessMode, list: InfoHashSet | null): void {
+    this.accessMode = list === null ? ACCESS_OFF : mode;
+    this.accessList = list;
+    // What a newly refused torrent still holds goes with the next sweep cycle.
+    this.store.setTorrentFilter(this.accessMode === ACCESS_OFF ? null : this.keepTorrent);
+  }
+
+  private readonly keepTorrent = (hash: Uint8Array, off: number): boolean => this.torrentAllowed(hash, off);
+
+  /** Whether the access list lets this torrent be served. */
+  torrentAllowed(hash: Uint8Array, off: number): boolean {
+    const mode = this.accessMode;
+    if (mode === ACCESS_OFF) return true;
+    return this.accessList!.has(hash, off) === (mode === ACCESS_ALLOW);
+  }
+
+  /** Private mode's check of a request's passkey: null when it may go on, else the refusal. */
+  private passkeyRefusal(passkey: string | null, now: number): string | null {
+    const keys = this.passkeys!;
+    let refusal: string | null;
+    if (passkey === null) refusal = REFUSED_NO_PASSKEY;
+    else {
+      const state = keys.check(passkey, now);
+      refusal = state === "ok" ? null : state === "expired" ? REFUSED_PASSKEY_EXPIRED : REFUSED_PASSKEY_UNKNOWN;
+    }
+    if (refusal !== null) this.counters[C.refusedPasskey]!++;
+    return refusal;
+  }
+
   /** Serve one announce: fills `res` (reset first) with the counts and peers, or a refusal. */
   announce(req: AnnounceRequest, res: AnnounceResult): void {
     res.reset();
@@ -95,6 +161,12 @@ export class TrackerRules {
       this.counters[C.refusedAnnounceRate]!++;
       res.refusal = REFUSED_ANNOUNCE_RATE;
       res.retryIn = 60;
+      return;
+    }
+    if (this.passkeys !== null && (res.refusal = this.passkeyRefusal(req.passkey, now)) !== null) return;
+    if (!this.torrentAllowed(req.infoHash, req.infoHashOff)) {
+      this.counters[C.refusedTorrentNotAllowed]!++;
+      res.refusal = REFUSED_TORRENT;
       return;
     }
     const store = this.store;
@@ -127,6 +199,12 @@ export class TrackerRules {
       return;
     }
     if (req.wantsPeerIds) res.peerIdsKnown = res.peers4.allIdsKnown() && res.peers6.allIdsKnown();
+    if (this.accounting !== null) {
+      this.accounting.record(
+        req.passkey!, req.infoHash, req.infoHashOff, req.peerId, req.peerIdOff,
+        req.uploaded, req.downloaded, EVENT_NAMES[req.event], op.completed, now,
+      );
+    }
   }
 
   /**
@@ -165,6 +243,7 @@ export class TrackerRules {
       res.refusal = this.tooManyHashes;
       return;
     }
+    if (this.passkeys !== null && (res.refusal = this.passkeyRefusal(req.passkey, nowSeconds())) !== null) return;
     if (req.count === 0) {
       if (this.config.fullScrape) res.full = true;
       else {
@@ -175,6 +254,20 @@ export class TrackerRules {
     }
     this.store.scrape(req.hashes, req.hashesOff, req.count, res);
     res.count = req.count;
+    if (this.accessMode !== ACCESS_OFF) this.refuseListed(req, res);
+  }
+
+  /** Scrape under an access list: refused torrents get no counts; all refused, a refusal. */
+  private refuseListed(req: ScrapeRequest, res: ScrapeResult): void {
+    for (let i = 0; i < req.count; i++) {
+      if (this.torrentAllowed(req.hashes, req.hashesOff + i * 20)) continue;
+      res.refusedAt[i] = 1;
+      res.refused++;
+      res.complete[i] = res.downloaded[i] = res.incomplete[i] = 0;
+    }
+    if (res.refused === 0) return;
+    this.counters[C.refusedTorrentNotAllowed]! += res.refused;
+    if (res.refused === req.count) res.refusal = REFUSED_TORRENT;
   }
 }
 

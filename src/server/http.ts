@@ -16,6 +16,7 @@ import { formatAddress, parseAddress, writePort } from "../protocol/compact.ts";
 import { K_FILES, K_PEERS6, writeAnnounceHead, writeScrapeCounts } from "../protocol/http-answer.ts";
 import { AnnounceQuery, parseAnnounceQuery, parseScrapeQuery, ScrapeQuery } from "../protocol/http-query.ts";
 import { readRequestTarget, RequestTarget } from "../protocol/http-target.ts";
+import { passkeyOf } from "../protocol/passkey-path.ts";
 import { C } from "../rules/counters.ts";
 import { AnnounceRequest, ScrapeRequest } from "../rules/requests.ts";
 import { AnnounceResult, ScrapeResult } from "../rules/results.ts";
@@ -61,6 +62,7 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
   // Worst case answer: every key + numwantMax non-compact peers (ip text <= 39, peer id 20, keys).
   const out = new Uint8Array(512 + cfg.numwantMax * 128 + cfg.scrapeMaxHashes * 96);
   const proxyHeader = cfg.trustProxyHeader.toLowerCase();
+  const privateMode = cfg.private;
 
   /** A 200 answer with the first n bytes of `out` (copied: `out` is reused by the next request). */
   function answer(n: number): Response {
@@ -90,7 +92,7 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
     return server.requestIP(req)?.address ?? null;
   }
 
-  function announce(url: string, qs: number, ip: string): Response {
+  function announce(url: string, qs: number, ip: string, passkey: string | null): Response {
     counters[C.httpAnnounces]!++;
     const err = parseAnnounceQuery(url, qs, query);
     if (err !== null) return failure(err);
@@ -105,6 +107,9 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
     r.event = query.event;
     r.numwant = query.numwant;
     r.wantsPeerIds = !query.compact && !query.noPeerId;
+    r.uploaded = query.uploaded;
+    r.downloaded = query.downloaded;
+    r.passkey = passkey;
     const res = announceRes;
     rules.announce(r, res);
     if (res.refusal !== null) return failure(res.refusal, res.retryIn);
@@ -153,11 +158,12 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
     return o;
   }
 
-  function scrape(req: Request, url: string, qs: number): Response | Promise<Response> {
+  function scrape(req: Request, url: string, qs: number, passkey: string | null): Response | Promise<Response> {
     counters[C.httpScrapes]!++;
     const err = parseScrapeQuery(url, qs, scrapeQuery);
     if (err !== null) return failure(err);
     scrapeReq.count = scrapeQuery.asked;
+    scrapeReq.passkey = passkey;
     const res = scrapeRes;
     rules.scrape(scrapeReq, res);
     if (res.refusal !== null) return failure(res.refusal);
@@ -167,15 +173,23 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
       return opts.fullScrape(req);
     }
     // The parse sorted the hashes by raw bytes: the `files` keys come out in bencode order.
+    // Torrents the access list refuses are left out.
     let o = writeRaw(out, 0, K_FILES);
     const hashes = scrapeQuery.hashes;
     for (let i = 0; i < res.count; i++) {
+      if (res.refused > 0 && res.refusedAt[i] === 1) continue;
       o = writeBytes(out, o, hashes, i * 20, i * 20 + 20);
       o = writeScrapeCounts(out, o, res.complete[i]!, res.downloaded[i]!, res.incomplete[i]!);
     }
     out[o++] = CH_E;
     out[o++] = CH_E;
     return answer(o);
+  }
+
+  function announceFrom(req: Request, server: Server<undefined>, url: string, qs: number, key: string | null): Response {
+    const ip = clientAddress(req, server);
+    if (ip === null) return failure("cannot read your address");
+    return announce(url, qs, ip, key);
   }
 
   return function fetch(req: Request, server: Server<undefined>): Response | Promise<Response> {
@@ -189,19 +203,23 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
     readRequestTarget(url, target);
     const path = url.slice(target.pathStart, target.pathEnd);
     const qs = target.queryStart;
-    // Routes are exact paths. A private tracker's `/<passkey>/announce` would be matched here,
-    // before the table below, and hand the key to the rules with the request.
+    // Routes are exact paths. In private mode `/announce` and `/scrape` are answered too (the
+    // rules refuse them for want of a key, which tells the user what URL to use).
     switch (path) {
-      case "/announce": {
-        const ip = clientAddress(req, server);
-        if (ip === null) return failure("cannot read your address");
-        return announce(url, qs, ip);
-      }
+      case "/announce":
+        return announceFrom(req, server, url, qs, null);
       case "/scrape":
-        return scrape(req, url, qs);
+        return scrape(req, url, qs, null);
       case "/":
         counters[C.http200]!++;
         return new Response(BANNER, { headers: TEXT });
+    }
+    if (privateMode) {
+      // `/<passkey>/announce`, `/<passkey>/scrape`: the rules decide whether the key is in force.
+      let key = passkeyOf(path, "announce");
+      if (key !== null) return announceFrom(req, server, url, qs, key);
+      key = passkeyOf(path, "scrape");
+      if (key !== null) return scrape(req, url, qs, key);
     }
     if (opts.extra) {
       const ip = server.requestIP(req)?.address ?? "";

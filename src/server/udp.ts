@@ -23,8 +23,9 @@
 import { parseAddress, writePort } from "../protocol/compact.ts";
 import {
   ACTION_ANNOUNCE, ACTION_CONNECT, MAX_SCRAPE_HASHES, PARSE_DROP, PARSE_ERROR, parseUdpRequest, UdpRequest,
-  writeAnnounceHeader, writeConnectResponse, writeErrorResponse, writeScrapeEntry, writeScrapeHeader,
+  readUrlData, writeAnnounceHeader, writeConnectResponse, writeErrorResponse, writeScrapeEntry, writeScrapeHeader,
 } from "../protocol/udp.ts";
+import { passkeyOf } from "../protocol/passkey-path.ts";
 import { C } from "../rules/counters.ts";
 import { AnnounceRequest, ScrapeRequest } from "../rules/requests.ts";
 import { AnnounceResult, ScrapeResult } from "../rules/results.ts";
@@ -51,6 +52,9 @@ export async function startUdpServer(rules: TrackerRules, hostname: string, port
   const scrapeRes = new ScrapeResult(cfg.scrapeMaxHashes);
   const maxReply = Math.max(20 + 18 * cfg.numwantMax, 8 + 12 * cfg.scrapeMaxHashes, 256);
   const replies = new UdpReplyQueue(POOL_SIZE, maxReply, () => counters[C.udpSendErrors]!++);
+  // Private mode reads the passkey from the announce's BEP 41 URL data (public mode never looks).
+  const privateMode = cfg.private;
+  const urlData = new Uint8Array(privateMode ? 255 * 4 : 0);
 
   function queue(len: number, rport: number, address: string): void {
     counters[C.udpBytesOut]! += len;
@@ -120,6 +124,12 @@ export async function startUdpServer(rules: TrackerRules, hostname: string, port
       r.leftIsZero = packet.leftIsZero;
       r.event = packet.event;
       r.numwant = packet.numWant;
+      r.uploaded = packet.uploaded;
+      r.downloaded = packet.downloaded;
+      if (privateMode) {
+        const n = readUrlData(buf, len, urlData);
+        r.passkey = n === 0 ? null : passkeyOf(Buffer.from(urlData.buffer, 0, n).toString("latin1"), "announce");
+      }
       const res = announceRes;
       rules.announce(r, res);
       if (refused(res.refusal, out, tid, len, rport, address)) return;
@@ -133,6 +143,8 @@ export async function startUdpServer(rules: TrackerRules, hostname: string, port
     scrapeReq.hashes = buf;
     scrapeReq.hashesOff = packet.scrapeHashOff;
     scrapeReq.count = packet.scrapeCount;
+    // BEP 41 defines URL data for announces only: a UDP scrape carries no passkey, and private
+    // mode refuses it (scrape over HTTP at /<passkey>/scrape).
     const res = scrapeRes;
     rules.scrape(scrapeReq, res);
     if (refused(res.refusal, out, tid, len, rport, address)) return;

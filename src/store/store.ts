@@ -172,6 +172,12 @@ export interface SwarmStore {
    * call again soon (after letting I/O through) rather than wait for the next second.
    */
   sweepStep(now: number): boolean;
+  /**
+   * Torrents `keep` says no to (the access list refuses them) are left out of
+   * torrentsInHashOrder and emptied by the sweep: every peer removed, then the torrent with its
+   * downloaded count, within a sweep cycle. Null: keep everything.
+   */
+  setTorrentFilter(keep: ((infoHash: Uint8Array, off: number) => boolean) | null): void;
   /** The last complete sweep cycle. */
   readonly lastSweep: SweepReport;
   /** The longest single sweep slice since the store was made, microseconds. */

@@ -86,6 +86,8 @@ export interface UdpAnnounce {
   infoHash: Uint8Array;
   peerId?: Uint8Array;
   left?: bigint;
+  uploaded?: bigint;
+  downloaded?: bigint;
   event?: number; // BEP 15: 0 none, 1 completed, 2 started, 3 stopped
   numWant?: number;
   port: number;
@@ -100,9 +102,9 @@ export function announcePacket(a: UdpAnnounce): Buffer {
   b.writeUInt32BE(a.tid ?? 7, 12);
   b.set(a.infoHash, 16);
   b.set(a.peerId ?? new Uint8Array(20).fill(0x50), 36);
-  b.writeBigUInt64BE(0n, 56); // downloaded
+  b.writeBigUInt64BE(a.downloaded ?? 0n, 56);
   b.writeBigUInt64BE(a.left ?? 1000n, 64);
-  b.writeBigUInt64BE(0n, 72); // uploaded
+  b.writeBigUInt64BE(a.uploaded ?? 0n, 72);
   b.writeUInt32BE(a.event ?? 0, 80);
   b.writeUInt32BE(0, 84); // ip (ignored by the tracker)
   b.writeUInt32BE(0xcafe, 88); // key
@@ -132,4 +134,21 @@ export function readAnnounceAnswer(r: Buffer): AnnounceAnswer {
     seeders: r.readUInt32BE(16),
     peers: r.subarray(20),
   };
+}
+
+/** BEP 41 options carrying `path` as URL data (split in pieces of at most 255 bytes). */
+export function urlDataOption(path: string): Uint8Array {
+  const bytes = Buffer.from(path, "latin1");
+  const parts: number[] = [];
+  for (let i = 0; i < bytes.length; i += 255) {
+    const piece = bytes.subarray(i, i + 255);
+    parts.push(0x02, piece.length, ...piece);
+  }
+  parts.push(0x00);
+  return new Uint8Array(parts);
+}
+
+/** The message of a BEP 15 error packet, or null when the packet is not one. */
+export function errorMessage(r: Buffer): string | null {
+  return r.readUInt32BE(0) === 3 ? r.subarray(8).toString("utf8") : null;
 }

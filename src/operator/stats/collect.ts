@@ -11,6 +11,7 @@
 import { loadavg } from "node:os";
 import { C, COUNTER_NAMES, type CounterName } from "../../rules/counters.ts";
 import type { TrackerRules } from "../../rules/tracker-rules.ts";
+import type { AccessListStatus } from "../../access/access-list-keeper.ts";
 import { openFiles, openFilesLimit } from "../open-files.ts";
 import type { StateStatus } from "../state-keeper.ts";
 import type { UdpReceiveStats } from "../udp-receive-stats.ts";
@@ -132,6 +133,8 @@ export interface StatsSnapshot {
   };
   /** The state file (--state-file): its last write and what the start restored; null when off. */
   state: StateStatus | null;
+  /** The access list (--access-list): mode, size, last reload; null while access-mode is off. */
+  access: AccessListStatus | null;
   /** Every raw counter by its stats-counters.ts name (new counters appear here first). */
   counters: Record<string, number>;
 }
@@ -156,6 +159,8 @@ export interface StatsSources {
   udpReceive?(): UdpReceiveStats | null;
   /** The state file's status, or null when it is off. Optional: null if absent. */
   state?(): StateStatus | null;
+  /** The access list's status, or null when access-mode is off. Optional: null if absent. */
+  access?(): AccessListStatus | null;
   /** The loop-stall figures, or null. Optional: null if absent. */
   loopStall?(): StatsSnapshot["loopStall"];
 }
@@ -245,6 +250,7 @@ export function collectStats(rules: StatsRules, src: StatsSources, now = new Dat
       receiveQueueBytes: kernel === null ? null : kernel.queuedBytes,
     },
     state: src.state?.() ?? null,
+    access: src.access?.() ?? null,
     counters,
   };
 }

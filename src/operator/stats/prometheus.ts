@@ -52,6 +52,8 @@ const COUNTER_METRICS: Partial<Record<CounterName, { name: string; labels: strin
   refusedScrapeHashes: { name: "tracker_refusals_total", labels: 'reason="scrape_hashes"', help: "" },
   refusedFullScrape: { name: "tracker_refusals_total", labels: 'reason="full_scrape_off"', help: "" },
   refusedAnnounceRate: { name: "tracker_refusals_total", labels: 'reason="announce_rate"', help: "" },
+  refusedTorrentNotAllowed: { name: "tracker_refusals_total", labels: 'reason="torrent_not_allowed"', help: "" },
+  refusedPasskey: { name: "tracker_refusals_total", labels: 'reason="passkey"', help: "" },
   udpConnectsThrottled: { name: "tracker_udp_throttled_total", labels: 'what="connect"', help: "UDP packets dropped unanswered for the per-address limits." },
   udpBadIdThrottled: { name: "tracker_udp_throttled_total", labels: 'what="bad_connection_id"', help: "" },
 };
@@ -140,6 +142,15 @@ export function metricFamilies(s: StatsSnapshot): MetricFamily[] {
     gauge("tracker_state_last_save_timestamp_seconds", "When the state file was last written, Unix seconds.", Date.parse(s.state.lastSavedAt) / 1000);
     gauge("tracker_state_last_save_duration_seconds", "How long the last state file write took.", (s.state.lastSaveMillis ?? 0) / 1000);
     gauge("tracker_state_last_save_bytes", "Size of the last state file written.", s.state.lastSaveBytes ?? 0);
+  }
+  if (s.access !== null) {
+    const a = s.access;
+    gauge("tracker_access_list_entries", "Info hashes in the access list in force.", a.entries, `mode="${a.mode}"`);
+    gauge("tracker_access_list_loaded_timestamp_seconds", "When the access list in force was loaded, Unix seconds.", Date.parse(a.loadedAt) / 1000);
+    gauge("tracker_access_list_last_reload_timestamp_seconds", "When the access list was last read, Unix seconds.", Date.parse(a.lastReloadAt) / 1000);
+    gauge("tracker_access_list_last_reload_ok", "1 if the last reload of the access list was taken, 0 if it was refused.", a.lastReloadResult === "ok" ? 1 : 0);
+    add("tracker_access_list_reloads_total", "counter", "Reloads of the access list, by result.", 'result="ok"', a.reloadsOk);
+    add("tracker_access_list_reloads_total", "counter", "", 'result="refused"', a.reloadsFailed);
   }
   return [...families.values()];
 }

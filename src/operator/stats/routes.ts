@@ -4,6 +4,7 @@
  * (access.ts), plus the wiring of full scrape. Keeps the live parts the snapshot needs: the 1 s
  * requests-per-second sampler, the cached swarm figures and the kernel's UDP socket figures.
  */
+import type { AccessListStatus } from "../../access/access-list-keeper.ts";
 import type { HttpHandlerOptions } from "../../server/http.ts";
 import { C } from "../../rules/counters.ts";
 import type { TrackerRules } from "../../rules/tracker-rules.ts";
@@ -39,9 +40,11 @@ export interface OperatorRoutes extends HttpHandlerOptions {
  * @param server  Bun's server, read at request time for pendingRequests (it is created after
  *                the handler, hence a function); omit it, or return null, to leave the figure out.
  * @param state   the state file's status, or null when it is off.
+ * @param access  the access list's status, or null when access-mode is off.
  */
 export function createOperatorRoutes(
   rules: TrackerRules, server: () => ServerGauges | null = () => null, state: () => StateStatus | null = () => null,
+  access: () => AccessListStatus | null = () => null,
 ): OperatorRoutes {
   const stalls = new LoopStallMonitor();
   const counters = rules.counters;
@@ -56,6 +59,7 @@ export function createOperatorRoutes(
     requestsPerSecond: () => rate.rate(),
     swarm: cachedSwarmFigures(rules),
     state,
+    access,
     loopStall: () => ({ longestLastMinuteMs: round1(stalls.longestLastMinuteMs), longestSinceStartMs: round1(stalls.longestEverMs) }),
     udpReceive: () => {
       const port = server()?.port;

@@ -149,6 +149,15 @@ export function renderStatsText(s: StatsSnapshot): string {
         `state.at_start = ${st.restore}${st.restore === "restored" ? ` (${thousands(st.restoredTorrents)} torrents, ${thousands(st.restoredPeers)} peers)` : ""}\n`,
     );
   }
+  if (s.access !== null) {
+    const a = s.access;
+    sections.push(
+      `access.mode = ${a.mode}\n` +
+        `access.list = ${a.path} (${thousands(a.entries)} info_hashes, ${thousands(a.bytes)} bytes, loaded ${a.loadedAt})\n` +
+        `access.last_reload = ${a.lastReloadAt} (${a.lastReloadTrigger}): ${a.lastReloadResult}\n` +
+        `access.reloads = ${thousands(a.reloadsOk)} ok, ${thousands(a.reloadsFailed)} refused\n`,
+    );
+  }
   const others: Row[] = Object.keys(s.counters)
     .filter((name) => !SHOWN_COUNTERS.has(name))
     .map((name) => [`stats.${name}`, s.counters[name]!]);

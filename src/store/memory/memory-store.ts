@@ -174,6 +174,8 @@ export class MemoryStore implements SwarmStore {
 
   // ---- sweep state ----
   private sweepCursor = 0;
+  /** Torrents for which this is false are hidden from the full scrape and emptied by the sweep. */
+  private keepTorrent: ((infoHash: Uint8Array, off: number) => boolean) | null = null;
   /** Inside a torrent left half-swept: the run index to resume at (-1: none), and whether in IPv6. */
   private sweepResumeAt = -1;
   private sweepResume6 = -1;
@@ -594,6 +596,7 @@ export class MemoryStore implements SwarmStore {
           const t = ids[i]!;
           if (!this.isLive(t) || this.hashPrefix(t) !== prefixes[i]) continue;
           const base = t * INFO_HASH_LENGTH;
+          if (this.keepTorrent !== null && !this.keepTorrent(hash, base)) continue;
           if (visitedAny) {
             let k = 0;
             while (k < INFO_HASH_LENGTH && hash[base + k] === last[k]) k++;
@@ -620,6 +623,10 @@ export class MemoryStore implements SwarmStore {
    * was cut short: there is more to sweep now, and the caller should run another slice soon
    * (after letting I/O through).
    */
+  setTorrentFilter(keep: ((infoHash: Uint8Array, off: number) => boolean) | null): void {
+    this.keepTorrent = keep;
+  }
+
   sweepStep(now: number): boolean {
     this.sweepSlice(now, Math.max(SWEEP_MIN_BUDGET, Math.ceil(this.ttop / SWEEP_CYCLE_SECONDS)));
     return this.sweepCutShort;
@@ -647,12 +654,14 @@ export class MemoryStore implements SwarmStore {
         this.sweepResumeAt = this.sweepResume6 = -1; // the half-swept torrent has gone meanwhile
         continue;
       }
+      // A torrent the filter refuses loses every peer, and then itself, downloaded count too.
+      const refused = this.keepTorrent !== null && !this.keepTorrent(this.hash, t * INFO_HASH_LENGTH);
       // A torrent left half-swept by the last slice resumes in the family it was in.
-      if (this.sweepResume6 < 0 && !this.expireRun(t, this.runs4, nowTick)) {
+      if (this.sweepResume6 < 0 && !this.expireRun(t, this.runs4, nowTick, refused)) {
         cut = true;
         break;
       }
-      if (this.has6 && !this.expireRun(t, this.runs6, nowTick)) {
+      if (this.has6 && !this.expireRun(t, this.runs6, nowTick, refused)) {
         this.sweepResume6 = 1;
         cut = true;
         break;
@@ -660,7 +669,7 @@ export class MemoryStore implements SwarmStore {
       this.sweepResume6 = -1;
       const n = this.peersOf(t);
       if (n > this.cycleMaxPeers) this.cycleMaxPeers = n;
-      if (n === 0 && (this.downloaded[t] === 0 || ((nowTorrentTick - this.active[t]!) & 0xffff) > retention)) {
+      if (n === 0 && (refused || this.downloaded[t] === 0 || ((nowTorrentTick - this.active[t]!) & 0xffff) > retention)) {
         this.deleteTorrent(t);
         this.cycleRemovedTorrents++;
       }
@@ -688,11 +697,11 @@ export class MemoryStore implements SwarmStore {
   }
 
   /**
-   * Remove torrent t's expired peers of one family, walking its run from the end (a removal
-   * swaps the run's last peer, already looked at, into the hole), resuming where a cut-short
-   * slice left off. False when the slice's peer budget ran out first.
+   * Remove torrent t's expired peers of one family (every one with `all`), walking its run from
+   * the end (a removal swaps the run's last peer, already looked at, into the hole), resuming
+   * where a cut-short slice left off. False when the slice's peer budget ran out first.
    */
-  private expireRun(t: number, runs: FamilyRuns, nowTick: number): boolean {
+  private expireRun(t: number, runs: FamilyRuns, nowTick: number, all: boolean): boolean {
     const maxAge = this.maxAgeTicks;
     const seen = runs.arena.seen;
     const len = runs.len[t]!;
@@ -711,7 +720,7 @@ export class MemoryStore implements SwarmStore {
       const p = runs.off[t]! + k; // a shrink may move the run
       // Ages are taken modulo 2^14 ticks: right as long as every peer is swept within 64
       // timeouts, and a sweep cycle takes about a minute.
-      if (((nowTick - seen[p]!) & SEEN_TICKS) > maxAge) {
+      if (all || ((nowTick - seen[p]!) & SEEN_TICKS) > maxAge) {
         this.removePeer(t, runs, p);
         this.cycleRemovedPeers++;
       }

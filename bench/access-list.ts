@@ -1,0 +1,96 @@
+/**
+ * What an info_hash access list costs (src/access/info-hash-list.ts): parse time, memory held,
+ * and the price of one has() on the announce path.
+ *
+ *   npx bun run bench/access-list.ts [--entries N] [--lookups N]
+ *
+ * Builds the text of a list file with N random hex info_hashes (default 1,000,000; a header
+ * comment, a trailing comment every 1,000 lines, a commented-out line and a blank line every
+ * 10,000), then:
+ *   parse     median of 5 parses of the whole text
+ *   memory    set.bytes, and RSS growth over one parse after Bun.gc(true) (the text itself
+ *             is allocated before the baseline)
+ *   has()     ns per lookup over --lookups lookups (default 4,000,000) of listed keys (hits)
+ *             and of random keys (misses), cycling through a buffer of keys
+ */
+import { parseOptions } from "./cli-args.ts";
+import { type InfoHashSet, parseInfoHashList } from "../src/access/info-hash-list.ts";
+
+const { entries, lookups } = parseOptions(Bun.argv.slice(2), "usage: npx bun run bench/access-list.ts [--entries N] [--lookups N]", {
+  entries: [1_000_000, 1, 20_000_000],
+  lookups: [4_000_000, 1, 1_000_000_000],
+});
+
+const KEY = 20;
+const RUNS = 5;
+const MB = 1024 * 1024;
+
+function randomBytes(n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let o = 0; o < n; o += 65536) crypto.getRandomValues(b.subarray(o, Math.min(n, o + 65536)));
+  return b;
+}
+
+/** The list file's text for the packed keys, with comments and blank lines sprinkled in. */
+function listText(keys: Uint8Array, n: number): string {
+  const lines: string[] = ["# access list made by bench/access-list.ts"];
+  for (let k = 0; k < n; k++) {
+    const hex = Buffer.from(keys.buffer, keys.byteOffset + k * KEY, KEY).toString("hex");
+    if (k % 10_000 === 0) lines.push("", `# ${hex}  (removed)`);
+    lines.push(k % 1_000 === 0 ? `${hex}  # entry ${k}` : hex);
+  }
+  return lines.join("\n") + "\n";
+}
+
+function parseOrDie(text: string): InfoHashSet {
+  const r = parseInfoHashList(text);
+  if (!r.ok) throw new Error(`line ${r.line}: ${r.reason}: ${r.content}`);
+  return r.set;
+}
+
+function rssMB(): number {
+  Bun.gc(true);
+  return process.memoryUsage().rss / MB;
+}
+
+/** ns per has() over `total` lookups cycling through the `n` keys packed in `probes`; and the hits. */
+function timeLookups(set: InfoHashSet, probes: Uint8Array, n: number, total: number): [ns: number, hits: number] {
+  let hits = 0;
+  let k = 0;
+  const t0 = Bun.nanoseconds();
+  for (let i = 0; i < total; i++) {
+    if (set.has(probes, k * KEY)) hits++;
+    if (++k === n) k = 0;
+  }
+  return [(Bun.nanoseconds() - t0) / total, hits];
+}
+
+const keys = randomBytes(entries * KEY);
+const text = listText(keys, entries);
+console.log(`list: ${entries} info_hashes, ${(text.length / MB).toFixed(1)} MB of text`);
+
+const rss0 = rssMB();
+let set = parseOrDie(text);
+const rss1 = rssMB();
+if (set.size !== entries) throw new Error(`parsed ${set.size} keys, expected ${entries}`);
+console.log(`memory: set.bytes ${(set.bytes / MB).toFixed(1)} MB (${(set.bytes / entries).toFixed(1)} B/entry); RSS +${(rss1 - rss0).toFixed(1)} MB after one parse`);
+
+const times: number[] = [];
+for (let r = 0; r < RUNS; r++) {
+  const t0 = performance.now();
+  set = parseOrDie(text);
+  times.push(performance.now() - t0);
+}
+times.sort((a, b) => a - b);
+const median = times[RUNS >> 1]!;
+console.log(
+  `parse: median ${median.toFixed(0)} ms of ${RUNS} (min ${times[0]!.toFixed(0)}, max ${times[RUNS - 1]!.toFixed(0)}); ` +
+    `${((median * 1e6) / entries).toFixed(0)} ns/line`,
+);
+
+const misses = randomBytes(entries * KEY);
+timeLookups(set, keys, entries, Math.min(lookups, 200_000)); // warm-up, so the JIT has compiled has()
+const [hitNs, hits] = timeLookups(set, keys, entries, lookups);
+const [missNs, falseHits] = timeLookups(set, misses, entries, lookups);
+if (hits !== lookups || falseHits !== 0) throw new Error(`lookups wrong: ${hits} hits of ${lookups}, ${falseHits} false hits`);
+console.log(`has(): hit ${hitNs.toFixed(1)} ns/op, miss ${missNs.toFixed(1)} ns/op (${lookups} lookups each over ${entries} keys)`);
