@@ -12,10 +12,21 @@
  *   protocol/    pure codecs: bencode, HTTP queries, BEP 15 packets, compact peers
  *   operator/    /stats, /metrics, full scrape, the load-driven interval, the terminal line,
  *                the state file's keeper
+ *   access/      allow/deny lists and private mode's passkeys: the lists the rules consult,
+ *                the keepers that load, watch and reload them, the key database
+ *   cli/         `sc6-tracker keys ...`: passkeys from the command line
  */
-import { AccessListError } from "./access/access-list-keeper.ts";
+import { AccessStartError } from "./access/access-list-keeper.ts";
+import { runKeysCommand } from "./cli/keys.ts";
 import { parseCommandLine } from "./config/config.ts";
 import { startTracker, type Tracker } from "./tracker.ts";
+
+// `sc6-tracker keys ...`: private mode's key management, on the same database (src/cli/keys.ts).
+if (process.argv[2] === "keys") {
+  const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : s + "\n");
+  const err = (s: string) => process.stderr.write(s.endsWith("\n") ? s : s + "\n");
+  process.exit(await runKeysCommand(process.argv.slice(3), process.env, out, err));
+}
 
 const cli = parseCommandLine(process.argv.slice(2), process.env);
 switch (cli.kind) {
@@ -35,7 +46,7 @@ try {
 } catch (e) {
   process.stderr.write(`sc6-tracker: cannot start: ${(e as Error).message}\n`);
   // A list or database that does not load is bad input, like a bad setting: exit code 2.
-  process.exit(e instanceof AccessListError ? 2 : 1);
+  process.exit(e instanceof AccessStartError ? 2 : 1);
 }
 
 let stopping = false;

@@ -4,6 +4,7 @@
  * store's sweep (a slice every second) and the load-driven interval step with its terminal line.
  */
 import { startAccessListKeeper, type AccessListKeeper } from "./access/access-list-keeper.ts";
+import { startPrivateKeeper, type PrivateKeeper } from "./access/private-keeper.ts";
 import { reloadConfig, type Reload } from "./config/reload.ts";
 import type { Config } from "./config/types.ts";
 import { startIntervalStep } from "./operator/interval-step.ts";
@@ -22,6 +23,8 @@ export interface Tracker {
   readonly state: StateKeeper | null;
   /** The access list's keeper (its status is null while access-mode is off). */
   readonly access: AccessListKeeper;
+  /** Private mode's keeper (passkeys and accounting), when --private is set. */
+  readonly private: PrivateKeeper | null;
   /** Write the state file now (nothing when it is off). */
   saveState(reason: string): Promise<void>;
   /**
@@ -60,10 +63,17 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
   rules.log = log;
   // The access list first: a list that does not load stops the start before anything runs.
   const access = startAccessListKeeper(() => rules.config, (mode, list) => rules.setAccess(mode, list), info, warn);
+  let privateMode: PrivateKeeper | null;
+  try {
+    privateMode = startPrivateKeeper(rules, info, warn);
+  } catch (e) {
+    access.stop();
+    throw e;
+  }
   // Swarms from the last run, before anyone can announce; then saved every state-interval.
   const state = startStateKeeper(rules, log, warn);
   // /stats, /metrics and (if configured) full scrape; `server` is read per request.
-  const operator = createOperatorRoutes(rules, () => server, () => state?.status ?? null, () => access.status);
+  const operator = createOperatorRoutes(rules, () => server, () => state?.status ?? null, () => access.status, () => privateMode?.status ?? null);
   const fetch = createHttpHandler(rules, operator);
 
   let server: HttpListener | null = null;
@@ -102,6 +112,7 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
         operator.close();
         state?.stop();
         access.stop();
+        privateMode?.stop();
         throw e;
       }
     }
@@ -147,6 +158,7 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
     rules,
     state,
     access,
+    private: privateMode,
     httpPort,
     udpPort,
     saveState: (reason) => state?.save(reason) ?? Promise.resolve(),
@@ -156,12 +168,14 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
       // The interval moves within the new bounds from the next step; it must sit in them now.
       rules.interval = Math.min(r.config.intervalMax, Math.max(r.config.intervalMin, rules.interval));
       access.reload("SIGHUP");
+      privateMode?.reload();
       return r;
     },
     async stop() {
       stopped = true;
       state?.stop();
       access.stop();
+      privateMode?.stop(); // writes the accounting still pending
       clearInterval(sweepTimer);
       intervalStep.stop();
       operator.close();

@@ -7,8 +7,13 @@ import { EVENT_COMPLETED, EVENT_NONE, EVENT_PAUSED, EVENT_STARTED, EVENT_STOPPED
 import { C } from "../src/rules/counters.ts";
 import { AnnounceRequest, ScrapeRequest } from "../src/rules/requests.ts";
 import { AnnounceResult, ScrapeResult } from "../src/rules/results.ts";
+import { Accounting } from "../src/access/accounting.ts";
+import { parseInfoHashList } from "../src/access/info-hash-list.ts";
+import { PasskeyTable } from "../src/access/passkey.ts";
 import {
-  REFUSED_ANNOUNCE_RATE, REFUSED_FULL_SCRAPE, REFUSED_TOO_MANY_PEERS, REFUSED_TOO_MANY_TORRENTS, TrackerRules,
+  ACCESS_ALLOW, ACCESS_DENY, ACCESS_OFF, nowSeconds, REFUSED_ANNOUNCE_RATE, REFUSED_FULL_SCRAPE, REFUSED_NO_PASSKEY,
+  REFUSED_PASSKEY_EXPIRED, REFUSED_PASSKEY_UNKNOWN, REFUSED_TOO_MANY_PEERS, REFUSED_TOO_MANY_TORRENTS, REFUSED_TORRENT,
+  TrackerRules,
 } from "../src/rules/tracker-rules.ts";
 import { testConfig } from "./support/tracker.ts";
 
@@ -31,6 +36,9 @@ interface Announce {
   peerId?: Uint8Array;
   /** Default 6881. */
   port?: number;
+  passkey?: string | null;
+  uploaded?: number;
+  downloaded?: number;
 }
 
 /** A rules instance with its own request/result objects, as an adapter keeps them. */
@@ -54,19 +62,26 @@ function setup(args: string[] = []) {
     req.numwant = a.numwant ?? -1;
     req.bothFamilies = a.both ?? false;
     req.wantsPeerIds = a.wantsPeerIds ?? false;
+    req.passkey = a.passkey ?? null;
+    req.uploaded = a.uploaded ?? 0;
+    req.downloaded = a.downloaded ?? 0;
     rules.announce(req, res);
     return res;
   }
   const scrapeRes = new ScrapeResult(rules.config.scrapeMaxHashes);
   function scrape(...torrents: number[]): ScrapeResult {
+    return scrapeWith(null, ...torrents);
+  }
+  function scrapeWith(passkey: string | null, ...torrents: number[]): ScrapeResult {
     const sreq = new ScrapeRequest();
+    sreq.passkey = passkey;
     sreq.hashes = new Uint8Array(20 * torrents.length);
     torrents.forEach((t, i) => sreq.hashes.set(ih(t), i * 20));
     sreq.count = torrents.length;
     rules.scrape(sreq, scrapeRes);
     return scrapeRes;
   }
-  return { rules, announce, scrape, lines };
+  return { rules, announce, scrape, scrapeWith, lines };
 }
 
 /** The chosen peers of a family as "a.b.c.d:port" / "[v6 last byte]:port" strings. */
@@ -280,5 +295,102 @@ describe("TrackerRules: scrape", () => {
     const r = on.scrape();
     expect(r.refusal).toBeNull();
     expect(r.full).toBe(true);
+  });
+});
+
+/** An access list of torrents (the ih() numbers). */
+function listOf(...torrents: number[]) {
+  const parsed = parseInfoHashList(torrents.map((t) => Buffer.from(ih(t)).toString("hex")).join("\n"));
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.set;
+}
+
+describe("TrackerRules: access list", () => {
+  test("allow: only listed torrents; a refused announce creates nothing and is counted", () => {
+    const { rules, announce } = setup();
+    rules.setAccess(ACCESS_ALLOW, listOf(1));
+    expect(announce({ torrent: 1, peer: 1 }).refusal).toBeNull();
+    const r = announce({ torrent: 2, peer: 1 });
+    expect(r.refusal).toBe(REFUSED_TORRENT);
+    expect(r.retryIn).toBe(-1);
+    expect(rules.store.torrentCount).toBe(1);
+    expect(rules.counters[C.refusedTorrentNotAllowed]).toBe(1);
+  });
+
+  test("deny: listed torrents refused, others served; off serves all", () => {
+    const { rules, announce } = setup();
+    rules.setAccess(ACCESS_DENY, listOf(1));
+    expect(announce({ torrent: 1, peer: 1 }).refusal).toBe(REFUSED_TORRENT);
+    expect(announce({ torrent: 2, peer: 1 }).refusal).toBeNull();
+    rules.setAccess(ACCESS_OFF, null);
+    expect(announce({ torrent: 1, peer: 1 }).refusal).toBeNull();
+  });
+
+  test("scrape: refused torrents get zeros and are marked; all refused is a refusal", () => {
+    const { rules, announce, scrape } = setup();
+    announce({ torrent: 2, peer: 1, seeder: true });
+    announce({ torrent: 1, peer: 1 });
+    rules.setAccess(ACCESS_ALLOW, listOf(1));
+    const r = scrape(1, 2);
+    expect(r.refusal).toBeNull();
+    expect([r.refusedAt[0], r.refusedAt[1], r.refused]).toEqual([0, 1, 1]);
+    expect([r.complete[1], r.downloaded[1], r.incomplete[1]]).toEqual([0, 0, 0]); // torrent 2 exists: hidden
+    expect(r.incomplete[0]).toBe(1);
+    expect(scrape(2).refusal).toBe(REFUSED_TORRENT);
+    expect(scrape(1).refused).toBe(0); // reset between scrapes
+  });
+
+  test("a torrent that becomes refused is emptied by the sweep and hidden from the full scrape", () => {
+    const { rules, announce } = setup();
+    announce({ torrent: 1, peer: 1 });
+    announce({ torrent: 2, peer: 1, event: EVENT_COMPLETED, seeder: true }); // downloaded 1: would be retained
+    announce({ torrent: 2, peer: 2 });
+    rules.setAccess(ACCESS_DENY, listOf(2));
+    const order = rules.store.torrentsInHashOrder();
+    const seen: number[] = [];
+    order.visit(0, order.count, (h, off) => seen.push(h[off]!));
+    expect(seen).toEqual([1]);
+    rules.store.sweepStep(nowSeconds()); // one slice covers both torrents
+    expect(rules.store.torrentCount).toBe(1);
+    expect(rules.store.peerCount).toBe(1);
+  });
+});
+
+describe("TrackerRules: private mode (passkeys)", () => {
+  const KEY = "k".repeat(32);
+  const OLD = "o".repeat(32);
+  function privateSetup() {
+    const t = setup();
+    const now = nowSeconds();
+    t.rules.passkeys = new PasskeyTable(new Map([[KEY, Infinity], [OLD, now - 1]]));
+    t.rules.accounting = new Accounting(t.rules.config.peerTimeout);
+    return t;
+  }
+
+  test("an announce needs a key in force: missing, unknown and expired keys are refused, counted, create nothing", () => {
+    const { rules, announce } = privateSetup();
+    expect(announce({ peer: 1 }).refusal).toBe(REFUSED_NO_PASSKEY);
+    expect(announce({ peer: 1, passkey: "x".repeat(32) }).refusal).toBe(REFUSED_PASSKEY_UNKNOWN);
+    expect(announce({ peer: 1, passkey: OLD }).refusal).toBe(REFUSED_PASSKEY_EXPIRED);
+    expect(rules.store.torrentCount).toBe(0);
+    expect(rules.counters[C.refusedPasskey]).toBe(3);
+    expect(announce({ peer: 1, passkey: KEY }).refusal).toBeNull();
+  });
+
+  test("a scrape needs a key too", () => {
+    const { scrapeWith } = privateSetup();
+    expect(scrapeWith(null, 1).refusal).toBe(REFUSED_NO_PASSKEY);
+    expect(scrapeWith(KEY, 1).refusal).toBeNull();
+  });
+
+  test("served announces are accounted per key and torrent: deltas, announces, counted completions", () => {
+    const { rules, announce } = privateSetup();
+    announce({ peer: 1, passkey: KEY, event: EVENT_STARTED, uploaded: 0, downloaded: 0 });
+    announce({ peer: 1, passkey: KEY, uploaded: 100, downloaded: 1000 });
+    announce({ peer: 1, passkey: KEY, uploaded: 250, downloaded: 4000, event: EVENT_COMPLETED, seeder: true });
+    announce({ peer: 2, passkey: "x".repeat(32), uploaded: 999 }); // refused: not accounted
+    const batch = rules.accounting!.takeBatch();
+    expect(batch).toHaveLength(1);
+    expect(batch[0]).toMatchObject({ key: KEY, uploaded: 250, downloaded: 4000, announces: 3, completions: 1 });
   });
 });

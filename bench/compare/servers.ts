@@ -158,12 +158,14 @@ export async function startOpentracker(
  * Starts our tracker on 127.0.0.1:port: from the repository (`bun run src/main.ts`), or the
  * compiled single binary at `binary` (`npm run build`).
  */
-export async function startOurs(port: number, workDir: string, probeHash: Buffer, readyTimeoutMs = 30_000, binary?: string): Promise<RunningServer> {
+export async function startOurs(
+  port: number, workDir: string, probeHash: Buffer, readyTimeoutMs = 30_000, binary?: string, args: string[] = [],
+): Promise<RunningServer> {
   let lastError: unknown;
   for (const extra of [["--quiet"], []]) {
     const log = join(workDir, `ours-${port}-${extra.length}.log`);
     const command = binary === undefined ? [process.execPath, "run", "src/main.ts"] : [resolve(binary)];
-    const proc = Bun.spawn([...command, String(port), "--host", "127.0.0.1", ...extra], {
+    const proc = Bun.spawn([...command, String(port), "--host", "127.0.0.1", ...extra, ...args], {
       cwd: REPO_ROOT,
       stdin: "ignore",
       stdout: Bun.file(log),

@@ -62,13 +62,16 @@ export function loadAccessList(path: string): { ok: true; list: InfoHashSet } | 
   return { ok: true, list: parsed.set };
 }
 
-/** Thrown at start when the list cannot be loaded (the tracker must not start without it). */
-export class AccessListError extends Error {}
+/**
+ * Thrown at start when the access list or the passkey database cannot be loaded: the tracker
+ * must not start without them (main.ts exits with code 2, as for a bad setting).
+ */
+export class AccessStartError extends Error {}
 
 /**
  * Load the list the configuration names and keep it in force through `apply`. `config()` is
  * read at each reload (SIGHUP may have changed mode or path). `log` gets successful reloads,
- * `warn` refused ones. Throws AccessListError when the list cannot be loaded at start.
+ * `warn` refused ones. Throws AccessStartError when the list cannot be loaded at start.
  */
 export function startAccessListKeeper(
   config: () => Config,
@@ -126,7 +129,7 @@ export function startAccessListKeeper(
     if (!loaded.ok) {
       if (status === null) {
         // Nothing in force to keep (start, or access-mode just turned on): refuse to go on.
-        if (trigger === "start") throw new AccessListError(`access list: ${loaded.message}`);
+        if (trigger === "start") throw new AccessStartError(`access list: ${loaded.message}`);
         warn(`access list: ${loaded.message}; not loaded (${trigger}), access-mode stays off`);
         return;
       }

@@ -25,6 +25,7 @@ import { generatePasskey, PasskeyTable } from "./passkey.ts";
 export { PasskeyTable }; // the rules take the table from here, next to what builds it
 
 const SCHEMA_VERSION = 1;
+/** How long a write waits for the other process's write lock by default (see the constructor). */
 const BUSY_TIMEOUT_MS = 5000;
 
 const SCHEMA = `
@@ -105,13 +106,18 @@ export class PasskeyDb {
   private readonly upsertUsage: Statement<unknown, [Params]>;
   private readonly addUsageTx: (batch: readonly UsageDelta[]) => void;
 
-  /** Opens (creating if missing) the database at `path`; throws an Error naming the path if it cannot. */
-  constructor(readonly path: string) {
+  /**
+   * Opens (creating if missing) the database at `path`; throws an Error naming the path if it
+   * cannot. `busyTimeoutMs`: how long a write waits while another connection holds the write
+   * lock. bun:sqlite is synchronous, so that wait blocks the event loop: the tracker may want it
+   * short (a flush that times out keeps its batch for the next one), the CLI can afford seconds.
+   */
+  constructor(readonly path: string, { busyTimeoutMs = BUSY_TIMEOUT_MS }: { busyTimeoutMs?: number } = {}) {
     let db: Database | undefined;
     try {
       db = new Database(path, { create: true, readwrite: true, strict: true });
       // busy_timeout first: switching to WAL and creating the schema take the write lock.
-      db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.run(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
       db.run("PRAGMA journal_mode = WAL");
       db.run("PRAGMA synchronous = NORMAL");
       migrate(db);
@@ -193,9 +199,7 @@ export class PasskeyDb {
 
   /** Changes whenever another connection has committed to the file since the last call (not on own writes). */
   dataVersion(): number {
-    const row = this.selectDataVersion.get();
-    if (row === null) throw new Error("PRAGMA data_version returned nothing");
-    return row.data_version;
+    return this.selectDataVersion.get()!.data_version;
   }
 
   /** Adds each delta to its (key, info_hash) row, creating rows as needed: all or nothing, one transaction. */

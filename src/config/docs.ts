@@ -29,6 +29,7 @@ function boolFlags(key: Key, between: string): string {
 export function usageText(): string {
   const lines: string[] = [
     `Usage: ${PROGRAM} ${POSITIONALS.map((key) => `[${flagName(key)}]`).join(" ")} [options]`,
+    `       ${PROGRAM} keys add|list|revoke|stats ...   private mode's passkeys (${PROGRAM} keys --help)`,
     "",
     "A BitTorrent tracker: HTTP and UDP (BEP 15) announce and scrape on one port.",
     "",
@@ -63,7 +64,9 @@ export function usageText(): string {
     "  SIGTERM, SIGINT   stop: stop accepting, write the state file (--state-file), answer what is",
     "                    in flight, exit 0; a second one exits at once",
     "  SIGHUP            reload the configuration (flags, TRACKER_*, the config file) and apply the",
-    "                    settings marked \"Reloaded on SIGHUP\"; an invalid one is reported and ignored",
+    "                    settings marked \"Reloaded on SIGHUP\"; an invalid one is reported and ignored;",
+    "                    then read the access list and the passkeys again (the list is also read",
+    "                    whenever its file changes)",
     "  SIGUSR1           write the state file now",
     "  SIGUSR2           ignored (logged)",
     "",

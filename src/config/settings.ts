@@ -368,7 +368,7 @@ const SETTINGS = {
     default: "off",
     live: true,
     placeholder: "off|allow|deny",
-    doc: "Which torrents are served: off (all), allow (only those in access-list), deny (all but those in access-list). Applied on SIGHUP.",
+    doc: "Which torrents are served: off (all), allow (only those in access-list), deny (all but those in access-list).",
     check: (v) => (ACCESS_MODES.includes(v) ? undefined : "must be off, allow or deny"),
   },
   accessList: {
@@ -376,7 +376,7 @@ const SETTINGS = {
     default: "",
     live: true,
     placeholder: "<path>",
-    doc: "The info_hash list for access-mode: one 40-hex or 32-base32 info_hash per line, # comments. Reloaded on SIGHUP and when the file changes; a file with a bad line is refused whole and the old list kept.",
+    doc: "The info_hash list for access-mode: one 40-hex or 32-base32 info_hash per line, # comments. The file is also read again whenever it changes; a file with a bad line is refused whole and the old list kept.",
     check: (v) => (v.includes("\0") ? "must be a file path" : undefined),
   },
   private: {

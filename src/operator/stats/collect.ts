@@ -12,6 +12,7 @@ import { loadavg } from "node:os";
 import { C, COUNTER_NAMES, type CounterName } from "../../rules/counters.ts";
 import type { TrackerRules } from "../../rules/tracker-rules.ts";
 import type { AccessListStatus } from "../../access/access-list-keeper.ts";
+import type { PrivateStatus } from "../../access/private-keeper.ts";
 import { openFiles, openFilesLimit } from "../open-files.ts";
 import type { StateStatus } from "../state-keeper.ts";
 import type { UdpReceiveStats } from "../udp-receive-stats.ts";
@@ -135,6 +136,8 @@ export interface StatsSnapshot {
   state: StateStatus | null;
   /** The access list (--access-list): mode, size, last reload; null while access-mode is off. */
   access: AccessListStatus | null;
+  /** Private mode (--private): the database and the keys in force; null when off. */
+  private: PrivateStatus | null;
   /** Every raw counter by its stats-counters.ts name (new counters appear here first). */
   counters: Record<string, number>;
 }
@@ -161,6 +164,8 @@ export interface StatsSources {
   state?(): StateStatus | null;
   /** The access list's status, or null when access-mode is off. Optional: null if absent. */
   access?(): AccessListStatus | null;
+  /** Private mode's status, or null when it is off. Optional: null if absent. */
+  private?(): PrivateStatus | null;
   /** The loop-stall figures, or null. Optional: null if absent. */
   loopStall?(): StatsSnapshot["loopStall"];
 }
@@ -251,6 +256,7 @@ export function collectStats(rules: StatsRules, src: StatsSources, now = new Dat
     },
     state: src.state?.() ?? null,
     access: src.access?.() ?? null,
+    private: src.private?.() ?? null,
     counters,
   };
 }

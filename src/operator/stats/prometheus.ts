@@ -143,6 +143,7 @@ export function metricFamilies(s: StatsSnapshot): MetricFamily[] {
     gauge("tracker_state_last_save_duration_seconds", "How long the last state file write took.", (s.state.lastSaveMillis ?? 0) / 1000);
     gauge("tracker_state_last_save_bytes", "Size of the last state file written.", s.state.lastSaveBytes ?? 0);
   }
+  if (s.private !== null) gauge("tracker_passkeys", "Private mode: passkeys in force (neither revoked nor expired).", s.private.keys);
   if (s.access !== null) {
     const a = s.access;
     gauge("tracker_access_list_entries", "Info hashes in the access list in force.", a.entries, `mode="${a.mode}"`);

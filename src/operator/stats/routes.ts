@@ -5,6 +5,7 @@
  * requests-per-second sampler, the cached swarm figures and the kernel's UDP socket figures.
  */
 import type { AccessListStatus } from "../../access/access-list-keeper.ts";
+import type { PrivateStatus } from "../../access/private-keeper.ts";
 import type { HttpHandlerOptions } from "../../server/http.ts";
 import { C } from "../../rules/counters.ts";
 import type { TrackerRules } from "../../rules/tracker-rules.ts";
@@ -41,10 +42,11 @@ export interface OperatorRoutes extends HttpHandlerOptions {
  *                the handler, hence a function); omit it, or return null, to leave the figure out.
  * @param state   the state file's status, or null when it is off.
  * @param access  the access list's status, or null when access-mode is off.
+ * @param private_ private mode's status, or null when it is off.
  */
 export function createOperatorRoutes(
   rules: TrackerRules, server: () => ServerGauges | null = () => null, state: () => StateStatus | null = () => null,
-  access: () => AccessListStatus | null = () => null,
+  access: () => AccessListStatus | null = () => null, private_: () => PrivateStatus | null = () => null,
 ): OperatorRoutes {
   const stalls = new LoopStallMonitor();
   const counters = rules.counters;
@@ -60,6 +62,7 @@ export function createOperatorRoutes(
     swarm: cachedSwarmFigures(rules),
     state,
     access,
+    private: private_,
     loopStall: () => ({ longestLastMinuteMs: round1(stalls.longestLastMinuteMs), longestSinceStartMs: round1(stalls.longestEverMs) }),
     udpReceive: () => {
       const port = server()?.port;

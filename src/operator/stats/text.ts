@@ -158,6 +158,9 @@ export function renderStatsText(s: StatsSnapshot): string {
         `access.reloads = ${thousands(a.reloadsOk)} ok, ${thousands(a.reloadsFailed)} refused\n`,
     );
   }
+  if (s.private !== null) {
+    sections.push(`private.db = ${s.private.db}\nprivate.passkeys = ${thousands(s.private.keys)} (read ${s.private.keysReadAt})\n`);
+  }
   const others: Row[] = Object.keys(s.counters)
     .filter((name) => !SHOWN_COUNTERS.has(name))
     .map((name) => [`stats.${name}`, s.counters[name]!]);
