@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { EVENT_COMPLETED, EVENT_NONE, EVENT_STARTED, EVENT_STOPPED } from "../src/protocol/events.ts";
 import { AnnounceResult, ScrapeResult } from "../src/rules/results.ts";
 import { MemoryStore, SWEEP_SLICE_PEERS } from "../src/store/memory/memory-store.ts";
-import { STORE_FULL_PEERS, STORE_FULL_TORRENTS, STORE_OK, StoreAnnounce } from "../src/store/store.ts";
+import { STORE_FULL_PEERS, STORE_FULL_TORRENTS, STORE_OK, STORE_REFUSED_TORRENT, StoreAnnounce } from "../src/store/store.ts";
 
 const limits = { maxTorrents: 1_000_000, maxPeers: 10_000_000, peerTimeout: 100, torrentRetention: 1000 };
 
@@ -440,5 +440,32 @@ describe("MemoryStore", () => {
     let total = 0;
     for (const sw of model.values()) total += sw.size;
     expect(s.peerCount).toBe(total);
+  });
+});
+
+describe("MemoryStore: torrent filter", () => {
+  test("refused torrents create nothing; a known torrent's verdict is asked once per filter", () => {
+    const s = new MemoryStore(limits);
+    let asked = 0;
+    s.setTorrentFilter((h, off) => {
+      asked++;
+      return h[off + 3] === 1; // only ih(1)
+    });
+    expect(announce(s, 2, 1)).toBe(STORE_REFUSED_TORRENT);
+    expect(s.torrentCount).toBe(0);
+    expect(announce(s, 1, 1)).toBe(STORE_OK);
+    asked = 0;
+    for (let p = 2; p < 10; p++) expect(announce(s, 1, p)).toBe(STORE_OK);
+    expect(asked).toBe(0); // created under this filter: remembered
+    s.setTorrentFilter(() => false);
+    expect(announce(s, 1, 1)).toBe(STORE_REFUSED_TORRENT); // a new filter forgets the verdicts
+  });
+
+  test("65,535 filter changes later (the generation counter wraps), an old verdict is not taken for a new one", () => {
+    const s = new MemoryStore(limits);
+    s.setTorrentFilter(() => true);
+    expect(announce(s, 1, 1)).toBe(STORE_OK); // remembered in generation 1
+    for (let i = 0; i < 0xffff; i++) s.setTorrentFilter(() => false); // ... back to generation 1
+    expect(announce(s, 1, 1)).toBe(STORE_REFUSED_TORRENT);
   });
 });

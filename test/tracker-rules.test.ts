@@ -315,6 +315,21 @@ describe("TrackerRules: access list", () => {
     expect(r.retryIn).toBe(-1);
     expect(rules.store.torrentCount).toBe(1);
     expect(rules.counters[C.refusedTorrentNotAllowed]).toBe(1);
+    // A completion of a refused torrent is refused before the completions limit sees it.
+    expect(announce({ torrent: 2, peer: 1, event: EVENT_COMPLETED }).refusal).toBe(REFUSED_TORRENT);
+  });
+
+  test("a new list is in force at the next announce of a known torrent (the store's remembered verdict is dropped)", () => {
+    const { rules, announce } = setup();
+    rules.setAccess(ACCESS_ALLOW, listOf(1));
+    expect(announce({ torrent: 1, peer: 1 }).refusal).toBeNull();
+    expect(announce({ torrent: 1, peer: 2 }).refusal).toBeNull(); // remembered
+    rules.setAccess(ACCESS_ALLOW, listOf(2));
+    expect(announce({ torrent: 1, peer: 1 }).refusal).toBe(REFUSED_TORRENT);
+    rules.setAccess(ACCESS_ALLOW, listOf(1, 2));
+    expect(announce({ torrent: 1, peer: 1 }).refusal).toBeNull();
+    rules.setAccess(ACCESS_DENY, listOf(1));
+    expect(announce({ torrent: 1, peer: 2 }).refusal).toBe(REFUSED_TORRENT);
   });
 
   test("deny: listed torrents refused, others served; off serves all", () => {

@@ -40,7 +40,7 @@ import type { PasskeyTable } from "../access/passkey-db.ts";
 import type { Config } from "../config/types.ts";
 import { EVENT_COMPLETED, EVENT_STOPPED } from "../protocol/events.ts";
 import { MemoryStore } from "../store/memory/memory-store.ts";
-import { STORE_FULL_TORRENTS, STORE_OK, StoreAnnounce, type SwarmStore } from "../store/store.ts";
+import { STORE_FULL_TORRENTS, STORE_OK, STORE_REFUSED_TORRENT, StoreAnnounce, type SwarmStore } from "../store/store.ts";
 import { AddressRate } from "./address-rate.ts";
 import { CompletionLimit } from "./completion-limit.ts";
 import { C, newCounters } from "./counters.ts";
@@ -164,11 +164,6 @@ export class TrackerRules {
       return;
     }
     if (this.passkeys !== null && (res.refusal = this.passkeyRefusal(req.passkey, now)) !== null) return;
-    if (!this.torrentAllowed(req.infoHash, req.infoHashOff)) {
-      this.counters[C.refusedTorrentNotAllowed]!++;
-      res.refusal = REFUSED_TORRENT;
-      return;
-    }
     const store = this.store;
     // Peer ids cost 20 bytes per peer and modern clients never look at them: keep them only
     // once a client asks for an answer that shows them.
@@ -189,8 +184,22 @@ export class TrackerRules {
     op.numwant = this.numwant(req.numwant);
     op.bothFamilies = req.bothFamilies;
     op.now = now;
+    // A completion of a refused torrent must not reach the completions limit (it keeps state
+    // per torrent): rare enough to ask the list here, before the store would refuse it.
+    if (req.event === EVENT_COMPLETED && !this.torrentAllowed(req.infoHash, req.infoHashOff)) {
+      this.counters[C.refusedTorrentNotAllowed]!++;
+      res.refusal = REFUSED_TORRENT;
+      return;
+    }
     op.completed = req.event === EVENT_COMPLETED && this.countCompletion(req, op.now);
+    // The access list is applied by the store (setAccess gave it the filter): it asks the list
+    // about a known torrent once per list, not on every announce.
     const status = store.announce(op, res);
+    if (status === STORE_REFUSED_TORRENT) {
+      this.counters[C.refusedTorrentNotAllowed]!++;
+      res.refusal = REFUSED_TORRENT;
+      return;
+    }
     if (status !== STORE_OK) {
       const torrents = status === STORE_FULL_TORRENTS;
       this.counters[torrents ? C.refusedTorrentCapacity : C.refusedPeerCapacity]!++;

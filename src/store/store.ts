@@ -42,7 +42,12 @@ export const STORE_OK = 0;
 export const STORE_FULL_TORRENTS = 1;
 /** Refused: a new peer, and the store holds its maximum of peers (or the swarm its largest size). */
 export const STORE_FULL_PEERS = 2;
-export type StoreStatus = 0 | 1 | 2;
+/**
+ * Refused: the torrent filter (setTorrentFilter) says no to this torrent. Nothing was created or
+ * changed.
+ */
+export const STORE_REFUSED_TORRENT = 3;
+export type StoreStatus = 0 | 1 | 2 | 3;
 
 /**
  * One announce as the store sees it: the rules have already decided every policy question.
@@ -173,9 +178,12 @@ export interface SwarmStore {
    */
   sweepStep(now: number): boolean;
   /**
-   * Torrents `keep` says no to (the access list refuses them) are left out of
-   * torrentsInHashOrder and emptied by the sweep: every peer removed, then the torrent with its
-   * downloaded count, within a sweep cycle. Null: keep everything.
+   * The access list as the store applies it. An announce for a torrent `keep` says no to is
+   * refused (STORE_REFUSED_TORRENT) before anything is created; such torrents are left out of
+   * torrentsInHashOrder and emptied by the sweep (every peer, then the torrent with its
+   * downloaded count, within a sweep cycle). The store may remember a known torrent's verdict
+   * until the filter is set again (the in-memory one does: asking a million-entry list on every
+   * announce costs a trip to memory the torrent's own lookup has already made). Null: keep all.
    */
   setTorrentFilter(keep: ((infoHash: Uint8Array, off: number) => boolean) | null): void;
   /** The last complete sweep cycle. */

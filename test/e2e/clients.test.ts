@@ -208,6 +208,23 @@ describe("real BitTorrent clients complete downloads through the tracker", () =>
     expect(seeder[0]!.left).toBe(0n);
   });
 
+  swarmTest("aria2 -> aria2 over HTTP through a passkey URL (private mode, key made by `keys add`)", ["aria2"], async () => {
+    const r = await swarm({ trackerHost: "127.0.0.1", announceHost: "127.0.0.1", protocol: "http", private: true, seeder: "aria2", downloader: "aria2", passkey: true });
+    expect(r.announceUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{32}\/announce$/);
+    const { seeder, downloader } = expectSwarm(r, FULL_STORY);
+    expect(downloader[0]!.peers).toEqual([peer("127.0.0.1", r.seederPort)]);
+    // The accounting written at the tracker's stop matches what the clients reported: each
+    // client's counters only grow, so its deltas add up to its last report.
+    const last = (list: typeof seeder) => list[list.length - 1]!;
+    expect(r.usage).toEqual({
+      uploaded: Number(last(seeder).uploaded + last(downloader).uploaded),
+      downloaded: Number(last(seeder).downloaded + last(downloader).downloaded),
+      announces: seeder.length + downloader.length,
+      completions: 1,
+    });
+    expect(Number(last(downloader).downloaded)).toBe(FILE_SIZE);
+  });
+
   swarmTest("aria2 -> aria2 over UDP (127.0.0.1, private torrent)", ["aria2"], async () => {
     const r = await swarm({ trackerHost: "127.0.0.1", announceHost: "127.0.0.1", protocol: "udp", private: true, seeder: "aria2", downloader: "aria2" });
     const { seeder, downloader } = expectSwarm(r, FULL_STORY);
@@ -330,6 +347,19 @@ describe("real BitTorrent clients complete downloads through the tracker", () =>
       expect(a.key).toMatch(/^[0-9A-F]{8}$/);
     }
     expect(downloader.map((a) => a.numwant)).toEqual([200, 200, 0]);
+  });
+
+  swarmTest("libtorrent -> libtorrent over UDP through a passkey URL (private mode, BEP 41 URL data)", ["libtorrent"], async () => {
+    const r = await swarm({ trackerHost: "127.0.0.1", announceHost: "127.0.0.1", protocol: "udp", private: true, seeder: "libtorrent", downloader: "libtorrent", passkey: true });
+    const { seeder, downloader } = expectSwarm(r, FULL_STORY);
+    expect(downloader[0]!.peers).toEqual([peer("127.0.0.1", r.seederPort)]);
+    const key = /\/([A-Za-z0-9_-]{32})\/announce$/.exec(r.announceUrl)![1];
+    for (const a of [...seeder, ...downloader]) {
+      // 98 + BEP 41 URL data: type 2, length 42, "/<passkey>/announce".
+      expect(a.udp!.options).toEqual([{ type: 2, data: `/${key}/announce` }]);
+    }
+    expect(r.usage!.announces).toBe(seeder.length + downloader.length);
+    expect(r.usage!.completions).toBe(1);
   });
 
   swarmTest("libtorrent -> libtorrent over UDP (::1)", ["libtorrent"], async () => {

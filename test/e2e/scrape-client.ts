@@ -1,8 +1,11 @@
 /**
  * Ask the tracker for one torrent's counts over both protocols and print them as JSON:
  *
- *   bun test/e2e/scrape-client.ts <host> <port> <info_hash hex>
+ *   bun test/e2e/scrape-client.ts <host> <port> <info_hash hex> [passkey]
  *   -> {"http":{"complete":1,"downloaded":0,"incomplete":0},"udp":{"complete":1,"downloaded":0,"incomplete":0}}
+ *
+ * With a passkey (private mode) HTTP asks /<passkey>/scrape and UDP is not asked (a UDP scrape
+ * carries no key: private mode refuses it); "udp" then repeats the HTTP counts.
  *
  * Runs inside the swarm's network namespace (the test process itself cannot reach it).
  * HTTP: GET /scrape?info_hash=<every byte %-escaped>, decoded with npm `bencode`.
@@ -12,9 +15,9 @@
 import bencode from "bencode";
 import { SCRAPE_CLIENT_TRANSACTION_ID } from "./traffic.ts";
 
-const [host, portText, hashHex] = process.argv.slice(2);
+const [host, portText, hashHex, passkey] = process.argv.slice(2);
 if (!host || !portText || !hashHex || !/^[0-9a-f]{40}$/i.test(hashHex)) {
-  process.stderr.write("usage: scrape-client.ts <host> <port> <info_hash hex>\n");
+  process.stderr.write("usage: scrape-client.ts <host> <port> <info_hash hex> [passkey]\n");
   process.exit(2);
 }
 const port = Number(portText);
@@ -30,7 +33,8 @@ interface Counts {
 async function httpScrape(): Promise<Counts> {
   const h = host!.includes(":") ? `[${host}]` : host;
   const q = [...hash].map((b) => "%" + b.toString(16).padStart(2, "0")).join("");
-  const res = await fetch(`http://${h}:${port}/scrape?info_hash=${q}`, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+  const path = passkey === undefined ? "/scrape" : `/${passkey}/scrape`;
+  const res = await fetch(`http://${h}:${port}${path}?info_hash=${q}`, { signal: AbortSignal.timeout(TIMEOUT_MS) });
   const body = bencode.decode(Buffer.from(await res.arrayBuffer())) as any;
   if (body["failure reason"]) throw new Error(`HTTP scrape failed: ${Buffer.from(body["failure reason"]).toString()}`);
   // One hash asked, one entry expected. (npm bencode v4 turns a binary dict key into its hex.)
@@ -89,7 +93,7 @@ async function udpScrape(): Promise<Counts> {
 }
 
 try {
-  const [http, udp] = await Promise.all([httpScrape(), udpScrape()]);
+  const [http, udp] = passkey === undefined ? await Promise.all([httpScrape(), udpScrape()]) : await httpScrape().then((c) => [c, c]);
   process.stdout.write(JSON.stringify({ http, udp }) + "\n");
   process.exit(0);
 } catch (e) {

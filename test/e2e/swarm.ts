@@ -16,6 +16,7 @@
  * Every scrape asks over HTTP and over UDP (scrape-client.ts) and both must agree.
  * Every wait is bounded; a timeout throws with the tracker's view and the clients' logs.
  */
+import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync, existsSync, statSync, readFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -45,6 +46,12 @@ export interface SwarmSpec {
   seederDials?: boolean;
   /** Bytes in the shared file (default 4 MiB). */
   fileSize?: number;
+  /**
+   * Private mode: the tracker runs with --private and a fresh key database; the torrent's
+   * announce URL carries a key made by `sc6-tracker keys add` (HTTP only: aria2 sends no BEP 41
+   * URL data over UDP).
+   */
+  passkey?: boolean;
 }
 
 export interface Counts {
@@ -75,6 +82,8 @@ export interface SwarmResult {
   output: { seeder: string; downloader: string };
   /** The tracker's non-zero counters at the end (names from src/stats-counters.ts). */
   trackerCounters: Record<string, number>;
+  /** Private mode: the key's usage rows in the database after the tracker stopped. */
+  usage?: { uploaded: number; downloaded: number; announces: number; completions: number };
   traffic: TrafficEvent[];
 }
 
@@ -129,8 +138,11 @@ export async function runSwarm(spec: SwarmSpec): Promise<SwarmResult> {
     box = await Sandbox.open();
     const sandbox = box;
 
-    // ---- 1. the tracker ----
-    const t = sandbox.spawn("tracker", [BUN, join(HERE, "observed-tracker.ts"), "0", "--host", spec.trackerHost, "--quiet"]);
+    // ---- 1. the tracker (and in private mode, its key database with one key) ----
+    const db = join(work, "keys.sqlite");
+    const passkey = spec.passkey ? makeKey(db) : null;
+    const privateArgs = passkey === null ? [] : ["--private", "--db", db];
+    const t = sandbox.spawn("tracker", [BUN, join(HERE, "observed-tracker.ts"), "0", "--host", spec.trackerHost, "--quiet", ...privateArgs]);
     tracker = t;
     const listening = await waitFor(
       "the tracker to listen",
@@ -147,7 +159,7 @@ export async function runSwarm(spec: SwarmSpec): Promise<SwarmResult> {
 
     // ---- 2. the file and the torrent ----
     const hostInUrl = spec.announceHost.includes(":") ? `[${spec.announceHost}]` : spec.announceHost;
-    const announceUrl = `${spec.protocol}://${hostInUrl}:${port}/announce`;
+    const announceUrl = `${spec.protocol}://${hostInUrl}:${port}${passkey === null ? "" : `/${passkey}`}/announce`;
     const expectedSha256 = writeRandomFile(join(seedDir, FILE_NAME), size);
     const torrent = join(work, "swarm.torrent");
     const infoHash = await makeTorrent(join(seedDir, FILE_NAME), torrent, announceUrl, spec.private);
@@ -160,7 +172,8 @@ export async function runSwarm(spec: SwarmSpec): Promise<SwarmResult> {
     const scrape = async (): Promise<Counts> => {
       let out = "";
       for (let attempt = 0; attempt < SCRAPE_ATTEMPTS; attempt++) {
-        out = await sandbox.run("scrape", [BUN, join(HERE, "scrape-client.ts"), spec.announceHost, String(port), infoHash], bound(SCRAPE_MS));
+        const keyArg = passkey === null ? [] : [passkey];
+        out = await sandbox.run("scrape", [BUN, join(HERE, "scrape-client.ts"), spec.announceHost, String(port), infoHash, ...keyArg], bound(SCRAPE_MS));
         const r = JSON.parse(out) as { http: Counts; udp: Counts };
         if (JSON.stringify(r.http) === JSON.stringify(r.udp)) return r.http;
       }
@@ -255,6 +268,7 @@ export async function runSwarm(spec: SwarmSpec): Promise<SwarmResult> {
       output: { seeder: seeder.output(), downloader: downloader.output() },
       trackerCounters: counters?.t === "counters" ? counters.counters : {},
       traffic,
+      usage: passkey === null ? undefined : usageOf(db, passkey),
     };
   } catch (e) {
     failed = true;
@@ -266,6 +280,25 @@ export async function runSwarm(spec: SwarmSpec): Promise<SwarmResult> {
     for (const p of [seeder, downloader]) if (p) writeFileSync(join(work, `${p.name.replace(/ /g, "-")}.out`), p.output());
     if (!failed && process.env.E2E_KEEP !== "1") rmSync(work, { recursive: true, force: true });
     else console.error(`e2e: kept ${work}`);
+  }
+}
+
+/** A new key in the database at `db`, made as an operator would: `sc6-tracker keys add`. */
+function makeKey(db: string): string {
+  const r = Bun.spawnSync([BUN, "run", join(HERE, "../../src/main.ts"), "keys", "add", "--db", db, "--note", "e2e"], { stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`keys add failed: ${r.stderr.toString()}`);
+  return r.stdout.toString().trim();
+}
+
+/** A key's usage summed over its torrents, read from the database after the tracker stopped. */
+function usageOf(db: string, key: string): NonNullable<SwarmResult["usage"]> {
+  const d = new Database(db, { readonly: true });
+  try {
+    return d.query(
+      "SELECT SUM(uploaded) AS uploaded, SUM(downloaded) AS downloaded, SUM(announces) AS announces, SUM(completions) AS completions FROM usage WHERE key = ?",
+    ).get(key) as NonNullable<SwarmResult["usage"]>;
+  } finally {
+    d.close();
   }
 }
 

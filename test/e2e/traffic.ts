@@ -60,13 +60,20 @@ export interface HttpAnnounce {
   peers: string[];
 }
 
+/** The query of an announce's request target (`/announce?q` or private mode's `/<passkey>/announce?q`), else null. */
+function announceQuery(target: string): string | null {
+  const m = /^\/(?:[^/?]+\/)?announce\?/.exec(target);
+  return m === null ? null : target.slice(m[0].length);
+}
+
 export function httpAnnounces(events: readonly TrafficEvent[]): HttpAnnounce[] {
   const out: HttpAnnounce[] = [];
   for (const e of events) {
-    if (e.t !== "http" || !e.target.startsWith("/announce?")) continue;
+    const query = e.t === "http" ? announceQuery(e.target) : null;
+    if (e.t !== "http" || query === null) continue;
     const raw: Record<string, string> = {};
     const names: string[] = [];
-    for (const pair of e.target.slice("/announce?".length).split("&")) {
+    for (const pair of query.split("&")) {
       const eq = pair.indexOf("=");
       const name = eq < 0 ? pair : pair.slice(0, eq);
       names.push(name);
@@ -308,7 +315,7 @@ export function announcesOf(events: readonly TrafficEvent[], peerPort: number): 
   let udpIndex = 0;
   // Walk the log once so HTTP and UDP announces keep their relative order.
   for (const e of events) {
-    if (e.t === "http" && e.target.startsWith("/announce?")) {
+    if (e.t === "http" && announceQuery(e.target) !== null) {
       const a = http[httpIndex++]!;
       if (a.port !== peerPort) continue;
       out.push({

@@ -25,7 +25,7 @@
  * PeerWindow over the arena's records, which the adapter copies with one or two native copies.
  */
 import {
-  type AnnounceCounts, type ScrapeCounts, STORE_FULL_PEERS, STORE_FULL_TORRENTS, STORE_OK,
+  type AnnounceCounts, type ScrapeCounts, STORE_FULL_PEERS, STORE_FULL_TORRENTS, STORE_OK, STORE_REFUSED_TORRENT,
   type PeerIdState, type StoreAnnounce, type StoreFigures, type StoreStatus, type SweepReport, type SwarmStore,
   type TorrentOrder,
 } from "../store.ts";
@@ -174,8 +174,15 @@ export class MemoryStore implements SwarmStore {
 
   // ---- sweep state ----
   private sweepCursor = 0;
-  /** Torrents for which this is false are hidden from the full scrape and emptied by the sweep. */
+  /** The torrent filter (setTorrentFilter); null: every torrent is kept. */
   private keepTorrent: ((infoHash: Uint8Array, off: number) => boolean) | null = null;
+  /**
+   * With a filter: per torrent, the filter generation that last said yes to it (0: never), so a
+   * known torrent is asked about once per filter, not once per announce. Allocated only while a
+   * filter is set (2 bytes per torrent).
+   */
+  private keptIn: Uint16Array | null = null;
+  private filterGeneration = 0;
   /** Inside a torrent left half-swept: the run index to resume at (-1: none), and whether in IPv6. */
   private sweepResumeAt = -1;
   private sweepResume6 = -1;
@@ -245,6 +252,7 @@ export class MemoryStore implements SwarmStore {
     this.seeders = new Uint32Array(growColumn(this.seeders, cap, reserve));
     this.downloaded = new Uint32Array(growColumn(this.downloaded, cap, reserve));
     this.active = new Uint16Array(growColumn(this.active, cap, reserve));
+    if (this.keptIn !== null) this.keptIn = new Uint16Array(growColumn(this.keptIn, cap, reserve));
     this.runs4.grow(old, cap, reserve);
     // A torrent id past the old capacity is not in use.
     this.runs4.cls.fill(DEAD, old, cap);
@@ -297,6 +305,7 @@ export class MemoryStore implements SwarmStore {
     this.seeders[t] = 0;
     this.downloaded[t] = 0;
     this.active[t] = this.torrentTick(now);
+    if (this.keptIn !== null) this.keptIn[t] = this.filterGeneration; // created: the filter said yes
     this.tindex.insert(t);
     this.torrentCount++;
     return t;
@@ -331,6 +340,10 @@ export class MemoryStore implements SwarmStore {
     const recOff = a.recordOff;
     const now = a.now;
     let t = this.findTorrent(a.infoHash, a.infoHashOff);
+    if (this.keepTorrent !== null && (t < 0 || this.keptIn![t] !== this.filterGeneration)) {
+      if (!this.keepTorrent(a.infoHash, a.infoHashOff)) return STORE_REFUSED_TORRENT;
+      if (t >= 0) this.keptIn![t] = this.filterGeneration;
+    }
     if (t < 0) {
       if (a.leaving) return STORE_OK; // nothing to leave: counts stay zero, nothing is created
       if (this.torrentCount >= this.limits.maxTorrents) return STORE_FULL_TORRENTS;
@@ -625,6 +638,16 @@ export class MemoryStore implements SwarmStore {
    */
   setTorrentFilter(keep: ((infoHash: Uint8Array, off: number) => boolean) | null): void {
     this.keepTorrent = keep;
+    if (keep === null) {
+      this.keptIn = null;
+      return;
+    }
+    // A new generation forgets every verdict; at the wrap, the column starts over.
+    if (this.keptIn === null || this.filterGeneration === 0xffff) {
+      this.keptIn = new Uint16Array(growColumn(new Uint16Array(0), this.tcap, this.torrentReserve(this.tcap)));
+      this.filterGeneration = 0;
+    }
+    this.filterGeneration++;
   }
 
   sweepStep(now: number): boolean {
