@@ -10,13 +10,15 @@
  *   allow   --access-mode allow with ENTRIES hashes, the load's 10,000 among them: every lookup hits
  *   deny    --access-mode deny with ENTRIES other hashes: every lookup misses
  * The order rotates from round to round. Prints each run and the medians of the per-round
- * ratios against off. Loopback only; each load run is bounded by --seconds.
+ * ratios against off: of answers per second, and of the tracker's CPU time per answer (utime +
+ * stime over the run), which a busy shared machine disturbs far less than the rate. Loopback
+ * only; each load run is bounded by --seconds.
  */
 import { join } from "node:path";
 import { parseOptions } from "./cli-args.ts";
 import { generateInfoHashes, writeWhitelist } from "./load/info-hashes.ts";
 import type { LoadResult } from "./load/result.ts";
-import { freePort, makeWorkDir, REPO_ROOT, startOurs, stopAll } from "./compare/servers.ts";
+import { freePort, makeWorkDir, readCpuSeconds, REPO_ROOT, startOurs, stopAll } from "./compare/servers.ts";
 import { median } from "./compare/stats.ts";
 
 const opts = parseOptions(
@@ -64,6 +66,8 @@ async function runLoad(port: number): Promise<LoadResult> {
 }
 
 const rates: Record<Name, number[]> = { off: [], allow: [], deny: [] };
+/** The tracker's CPU microseconds per answer. */
+const cpu: Record<Name, number[]> = { off: [], allow: [], deny: [] };
 try {
   for (let round = 0; round < opts.rounds; round++) {
     const order = NAMES.map((_, i) => NAMES[(i + round) % NAMES.length]!);
@@ -71,10 +75,13 @@ try {
       const port = await freePort();
       const server = await startOurs(port, work.dir, probe, 60_000, undefined, ARGS[name]);
       try {
+        const cpu0 = readCpuSeconds(server.pid) ?? NaN;
         const r = await runLoad(port);
+        const usPerAnswer = (((readCpuSeconds(server.pid) ?? NaN) - cpu0) * 1e6) / r.responses;
         if (r.invalid > 0) throw new Error(`${name}: ${r.invalid} invalid answers (a refused torrent?)`);
         rates[name].push(r.responsesPerSecond);
-        console.log(`round ${round + 1} ${name.padEnd(5)} ${Math.round(r.responsesPerSecond).toLocaleString("en-US")} answers/s`);
+        cpu[name].push(usPerAnswer);
+        console.log(`round ${round + 1} ${name.padEnd(5)} ${Math.round(r.responsesPerSecond).toLocaleString("en-US")} answers/s, ${usPerAnswer.toFixed(2)} µs CPU/answer`);
       } finally {
         await server.stop();
       }
@@ -85,8 +92,10 @@ try {
   work.remove();
 }
 const ratio = (name: Name) => median(rates[name].map((r, i) => r / rates.off[i]!));
+const cpuRatio = (name: Name) => median(cpu[name].map((c, i) => c / cpu.off[i]!));
 console.log(
   `${mode}, ${opts.rounds} rounds, ${opts.entries.toLocaleString("en-US")}-entry lists: median answers/s ` +
     `off ${Math.round(median(rates.off)).toLocaleString("en-US")}, allow ${Math.round(median(rates.allow)).toLocaleString("en-US")} ` +
-    `(${ratio("allow").toFixed(3)}x off), deny ${Math.round(median(rates.deny)).toLocaleString("en-US")} (${ratio("deny").toFixed(3)}x off)`,
+    `(${ratio("allow").toFixed(3)}x off), deny ${Math.round(median(rates.deny)).toLocaleString("en-US")} (${ratio("deny").toFixed(3)}x off); ` +
+    `CPU per answer: off ${median(cpu.off).toFixed(2)} µs, allow ${cpuRatio("allow").toFixed(3)}x off, deny ${cpuRatio("deny").toFixed(3)}x off`,
 );
