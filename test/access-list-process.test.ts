@@ -77,6 +77,9 @@ test("allow mode: listed torrents are served over HTTP and UDP; others are refus
   expect(stats.swarm.torrents).toBe(1);
   expect(stats.counters.refusedTorrentNotAllowed).toBe(6); // 2 announces, 4 scrapes naming OTHER
   expect(stats.access).toMatchObject({ mode: "allow", path: list, entries: 1, lastReloadResult: "ok" });
+  const page = await (await fetch(`http://127.0.0.1:${t.port}/stats`)).text();
+  expect(page).toContain("access.mode = allow");
+  expect(page).toContain(`access.list = ${list} (1 info_hashes`);
   const metrics = await (await fetch(`http://127.0.0.1:${t.port}/metrics`)).text();
   expect(metrics).toContain('tracker_access_list_entries{mode="allow"} 1');
   expect(metrics).toContain('tracker_refusals_total{reason="torrent_not_allowed"} 6');

@@ -84,6 +84,8 @@ test("a key made by `keys add` works over HTTP and UDP; no key, an unknown key a
   }
   const stats = await (await fetch(`http://127.0.0.1:${t.port}/stats?format=json`)).json() as any;
   expect(stats.private).toMatchObject({ db, keys: 1 });
+  expect(await (await fetch(`http://127.0.0.1:${t.port}/metrics`)).text()).toContain("tracker_passkeys 1");
+  expect(await (await fetch(`http://127.0.0.1:${t.port}/stats`)).text()).toContain("private.passkeys = 1");
   expect(stats.counters.refusedPasskey).toBe(6); // HTTP: none, unknown, scrape; UDP: none, unknown, scrape
 }, TEST_TIMEOUT);
 
