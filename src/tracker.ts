@@ -16,6 +16,7 @@ import { nowSeconds, TrackerRules } from "./rules/tracker-rules.ts";
 import { createHttpHandler } from "./server/http.ts";
 import { listenHttp, type HttpListener } from "./server/http-listener.ts";
 import { startUdpServer, type UdpServer } from "./server/udp.ts";
+import { createWebSocketTracker } from "./server/ws.ts";
 
 export interface Tracker {
   readonly rules: TrackerRules;
@@ -45,6 +46,8 @@ export interface Tracker {
 
 /** The store's sweep step runs this often. */
 const SWEEP_TICK_MS = 1000;
+/** The WebRTC swarms' sweep runs this often. */
+const WEBRTC_SWEEP_MS = 10_000;
 
 export interface TrackerHooks {
   /** Where the terminal line and one-off notices go (default console.log). */
@@ -74,7 +77,9 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
   const state = startStateKeeper(rules, log, warn);
   // /stats, /metrics and (if configured) full scrape; `server` is read per request.
   const operator = createOperatorRoutes(rules, () => server, () => state?.status ?? null, () => access.status, () => privateMode?.status ?? null);
-  const fetch = createHttpHandler(rules, operator);
+  // WebTorrent over WebSocket rides on the HTTP port (server/ws.ts).
+  const ws = createWebSocketTracker(rules);
+  const fetch = createHttpHandler(rules, { ...operator, webSocket: config.ws ? ws.upgrade : undefined });
 
   let server: HttpListener | null = null;
   let udp: UdpServer | null = null;
@@ -92,6 +97,7 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
             development: false,
             idleTimeout: config.httpIdleTimeout,
             fetch,
+            websocket: ws.handler,
             error(e) {
               rules.counters[C.http500]!++;
               console.error("http: unexpected error", e);
@@ -138,6 +144,16 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
   }
   const sweepTimer = setInterval(sweep, SWEEP_TICK_MS);
   sweepTimer.unref();
+  // The WebRTC swarms are small next to the store (one connection per peer): a whole pass
+  // every WEBRTC_SWEEP_MS drops silent peers and unanswered offers.
+  const webrtcTimer = setInterval(() => {
+    try {
+      rules.webrtc.sweep(nowSeconds());
+    } catch (e) {
+      console.error("webrtc sweep: unexpected error", e);
+    }
+  }, WEBRTC_SWEEP_MS);
+  webrtcTimer.unref();
 
   // ---- the load-driven interval and the terminal line ----
   const intervalStep = startIntervalStep(rules, log);
@@ -177,9 +193,11 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
       access.stop();
       privateMode?.stop(); // writes the accounting still pending
       clearInterval(sweepTimer);
+      clearInterval(webrtcTimer);
       intervalStep.stop();
       operator.close();
       udp?.close();
+      ws.closeAll();
       await server?.stop();
     },
   };

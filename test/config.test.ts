@@ -73,6 +73,13 @@ describe("defaults", () => {
       accessList: "",
       private: false,
       db: "tracker.sqlite",
+      ws: true,
+      wsMaxMessageBytes: 65_536,
+      wsMaxOffers: 10,
+      wsMessagesPerMinute: 600,
+      wsIdleTimeout: 300,
+      wsOfferTimeout: 120,
+      wsMaxConnections: 100_000,
     });
   });
 
@@ -144,6 +151,13 @@ const SAMPLES: Record<Key, [string, string, Config[Key]]> = {
   accessList: ["/etc/tracker/deny.txt", '"/etc/tracker/deny.txt"', "/etc/tracker/deny.txt"],
   private: ["true", "true", true],
   db: ["/var/lib/tracker/keys.sqlite", '"/var/lib/tracker/keys.sqlite"', "/var/lib/tracker/keys.sqlite"],
+  ws: ["false", "false", false],
+  wsMaxMessageBytes: ["4096", "4096", 4096],
+  wsMaxOffers: ["5", "5", 5],
+  wsMessagesPerMinute: ["0", "0", 0],
+  wsIdleTimeout: ["60", "60", 60],
+  wsOfferTimeout: ["30", "30", 30],
+  wsMaxConnections: ["1000", "1000", 1000],
 };
 /** Flags a sample needs beside it to pass the cross rules (access-mode needs a list). */
 const CONTEXT: Partial<Record<Key, string[]>> = { accessMode: ["--access-list", "/etc/tracker/deny.txt"] };

@@ -47,6 +47,22 @@ export const COUNTER_NAMES = [
   "udpBadIdThrottled",
   /** Times the HTTP listener stopped accepting for lack of file descriptors (server/http-listener.ts). */
   "httpAcceptPauses",
+  /** WebSocket (WebTorrent): connections, messages, what was relayed, what was refused or dropped. */
+  "wsConnections",
+  "wsConnectionsRefused",
+  "wsMessagesIn",
+  "wsBytesIn",
+  "wsBytesOut",
+  "wsAnnounces",
+  "wsScrapes",
+  "wsOffersRelayed",
+  "wsAnswersRelayed",
+  "wsAnswersRefused",
+  "wsFailures",
+  "wsBadMessages",
+  "wsClosedRate",
+  "wsClosedTooBig",
+  "wsClosedBackpressure",
   /** `completed` events served but not counted: past completionsPerAddress for their address. */
   "completionsNotCounted",
 ] as const;

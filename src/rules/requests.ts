@@ -48,3 +48,26 @@ export class ScrapeRequest {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * A WebTorrent announce (WebSocket): the peer is its peer_id and its connection, in the WebRTC
+ * swarms; `record`/`family` are the connection's address (for the per-address limits only).
+ * Binary-string fields are the protocol's 20-character strings.
+ */
+export class WebRtcAnnounceRequest {
+  infoHash = "";
+  peerId = "";
+  /** The connection the peer announced on (opaque to the rules). */
+  conn: object = {};
+  family: 4 | 6 = 4;
+  readonly record = new Uint8Array(18);
+  leftIsZero = false;
+  event: AnnounceEvent = EVENT_NONE;
+  /** Peers the client asked for (-1: did not say); at most one per offer is chosen. */
+  numwant = -1;
+  /** Offers it sent: each chosen peer gets one. */
+  offers = 0;
+  uploaded = 0;
+  downloaded = 0;
+  passkey: string | null = null;
+}

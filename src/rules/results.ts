@@ -4,6 +4,7 @@
  * the store's part of the answer (store.ts), so the store fills them without knowing the rules.
  */
 import { AnnounceCounts, ScrapeCounts } from "../store/store.ts";
+import type { WebRtcPeer } from "../store/webrtc-swarms.ts";
 
 /** The answer to one announce. */
 export class AnnounceResult extends AnnounceCounts {
@@ -57,4 +58,15 @@ export class ScrapeResult extends ScrapeCounts {
     if (this.refused > 0) this.refusedAt.fill(0);
     this.refused = 0;
   }
+}
+
+/** The answer to a WebTorrent announce: counts, and the peers to relay the offers to. */
+export class WebRtcAnnounceResult {
+  refusal: string | null = null;
+  retryIn = -1;
+  complete = 0;
+  incomplete = 0;
+  interval = 0;
+  /** The chosen peers, one per offer, in order (reused array). */
+  readonly peers: WebRtcPeer<object>[] = [];
 }

@@ -44,8 +44,9 @@ import { STORE_FULL_TORRENTS, STORE_OK, STORE_REFUSED_TORRENT, StoreAnnounce, ty
 import { AddressRate } from "./address-rate.ts";
 import { CompletionLimit } from "./completion-limit.ts";
 import { C, newCounters } from "./counters.ts";
-import type { AnnounceRequest, ScrapeRequest } from "./requests.ts";
-import type { AnnounceResult, ScrapeResult } from "./results.ts";
+import { WEBRTC_FULL_TORRENTS, WEBRTC_OK, WebRtcSwarms, type WebRtcPeer } from "../store/webrtc-swarms.ts";
+import type { AnnounceRequest, ScrapeRequest, WebRtcAnnounceRequest } from "./requests.ts";
+import type { AnnounceResult, ScrapeResult, WebRtcAnnounceResult } from "./results.ts";
 
 export const REFUSED_TOO_MANY_TORRENTS = "tracker is full (too many torrents), try later";
 export const REFUSED_TOO_MANY_PEERS = "tracker is full (too many peers), try later";
@@ -55,6 +56,10 @@ export const REFUSED_TORRENT = "torrent not allowed";
 export const REFUSED_NO_PASSKEY = "this is a private tracker: use your personal announce URL, /<passkey>/announce";
 export const REFUSED_PASSKEY_UNKNOWN = "unknown or revoked passkey";
 export const REFUSED_PASSKEY_EXPIRED = "passkey expired";
+export const REFUSED_ANSWER = "answer refused: no such offer was sent to you by that peer (or it expired)";
+
+/** Most relayed offers waiting for their answer at once (all swarms): ~100 bytes each. */
+const MAX_PENDING_OFFERS = 1_000_000;
 
 /** The accounting's name for each AnnounceEvent (BEP 21 paused is a regular announce). */
 const EVENT_NAMES = ["none", "started", "completed", "stopped", "none"] as const;
@@ -90,6 +95,12 @@ export class TrackerRules {
   /** Private mode: what each key's announces report, summed in memory (written in batches elsewhere). */
   accounting: Accounting | null = null;
 
+  /** WebRTC peers (WebTorrent over WebSocket): swarms of their own, see webrtc-swarms.ts. */
+  readonly webrtc: WebRtcSwarms<object>;
+  /** A WebTorrent request's binary strings as bytes, for the checks that take bytes (reused). */
+  private readonly hashBytes = new Uint8Array(20);
+  private readonly peerIdBytes = new Uint8Array(20);
+
   /** The store's view of the announce being served: one, reused. */
   private readonly op = new StoreAnnounce();
   private readonly tooManyHashes: string;
@@ -107,6 +118,13 @@ export class TrackerRules {
       peerTimeout: config.peerTimeout,
       torrentRetention: config.torrentRetention,
       peerIds: config.peerIds,
+    });
+    this.webrtc = new WebRtcSwarms<object>({
+      maxTorrents: config.maxTorrents,
+      maxPeers: config.maxPeers,
+      peerTimeout: config.peerTimeout,
+      offerTimeout: config.wsOfferTimeout,
+      maxPendingOffers: MAX_PENDING_OFFERS,
     });
     this.tooManyHashes = `too many info_hash values in one scrape (at most ${config.scrapeMaxHashes})`;
     this.completions = new CompletionLimit(config.completionsPerAddress);
@@ -244,6 +262,109 @@ export class TrackerRules {
     return false;
   }
 
+  /** Serve one WebTorrent announce: the counts and up to one peer per offer, or a refusal. */
+  announceWebRtc(req: WebRtcAnnounceRequest, res: WebRtcAnnounceResult): void {
+    res.refusal = null;
+    res.retryIn = -1;
+    res.peers.length = 0;
+    res.interval = this.interval;
+    const now = nowSeconds();
+    const addrLen = req.family === 4 ? 4 : 16;
+    if (!this.announceRate.allow(req.record, 0, addrLen, now)) {
+      this.counters[C.refusedAnnounceRate]!++;
+      res.refusal = REFUSED_ANNOUNCE_RATE;
+      res.retryIn = 60;
+      return;
+    }
+    if (this.passkeys !== null && (res.refusal = this.passkeyRefusal(req.passkey, now)) !== null) return;
+    const hash = binaryInto(req.infoHash, this.hashBytes);
+    if (!this.torrentAllowed(hash, 0)) {
+      this.counters[C.refusedTorrentNotAllowed]!++;
+      res.refusal = REFUSED_TORRENT;
+      return;
+    }
+    const leaving = req.event === EVENT_STOPPED;
+    let completed = false;
+    if (req.event === EVENT_COMPLETED) {
+      completed = this.completions.allow(hash, 0, req.record, addrLen, now);
+      if (!completed) this.counters[C.completionsNotCounted]!++;
+    }
+    const n = leaving ? 0 : Math.min(req.offers, this.numwant(req.numwant));
+    const status = this.webrtc.announce(
+      req.infoHash, req.peerId, req.conn, req.leftIsZero, leaving, completed, n, now, res.peers,
+    );
+    if (status !== WEBRTC_OK) {
+      const torrents = status === WEBRTC_FULL_TORRENTS;
+      this.counters[torrents ? C.refusedTorrentCapacity : C.refusedPeerCapacity]!++;
+      res.refusal = torrents ? REFUSED_TOO_MANY_TORRENTS : REFUSED_TOO_MANY_PEERS;
+      res.retryIn = this.interval;
+      return;
+    }
+    const counts = this.webrtc.counts(req.infoHash);
+    res.complete = counts.complete;
+    res.incomplete = counts.incomplete;
+    if (this.accounting !== null) {
+      this.accounting.record(
+        req.passkey!, hash, 0, binaryInto(req.peerId, this.peerIdBytes), 0,
+        req.uploaded, req.downloaded, EVENT_NAMES[req.event], completed, now,
+      );
+    }
+  }
+
+  /**
+   * Where a WebRTC answer may go: the offerer, when `answerer` (announced on `conn`) really was
+   * sent offer `offerId` of `toPeerId` in that swarm, not expired nor answered. Else a refusal.
+   */
+  answerTarget(
+    infoHash: string, answerer: string, toPeerId: string, offerId: string, conn: object, passkey: string | null,
+  ): WebRtcPeer<object> | string {
+    const now = nowSeconds();
+    if (this.passkeys !== null) {
+      const refusal = this.passkeyRefusal(passkey, now);
+      if (refusal !== null) return refusal;
+    }
+    // The answerer must be the peer the offer went to, on its own connection: a peer_id is
+    // only a claim, the connection it announced on is not.
+    const self = this.webrtc.peer(infoHash, answerer);
+    const genuine = self !== undefined && self.conn === conn && this.webrtc.takeOffer(infoHash, offerId, answerer, toPeerId, now);
+    const target = genuine ? this.webrtc.peer(infoHash, toPeerId) : undefined;
+    if (target === undefined) {
+      this.counters[C.wsAnswersRefused]!++;
+      return REFUSED_ANSWER;
+    }
+    return target;
+  }
+
+  /** A WebTorrent scrape: the WebRTC swarms' counts, refused torrents left out; or a refusal. */
+  scrapeWebRtc(infoHashes: string[], passkey: string | null): WebRtcScrapeFile[] | string {
+    if (infoHashes.length > this.config.scrapeMaxHashes) {
+      this.counters[C.refusedScrapeHashes]!++;
+      return this.tooManyHashes;
+    }
+    if (this.passkeys !== null) {
+      const refusal = this.passkeyRefusal(passkey, nowSeconds());
+      if (refusal !== null) return refusal;
+    }
+    let hashes = infoHashes;
+    if (hashes.length === 0) {
+      if (!this.config.fullScrape) {
+        this.counters[C.refusedFullScrape]!++;
+        return REFUSED_FULL_SCRAPE;
+      }
+      hashes = [...this.webrtc.swarms.keys()];
+    }
+    const files: WebRtcScrapeFile[] = [];
+    for (const h of hashes) {
+      if (!this.torrentAllowed(binaryInto(h, this.hashBytes), 0)) {
+        this.counters[C.refusedTorrentNotAllowed]!++;
+        continue;
+      }
+      files.push({ infoHash: h, ...this.webrtc.counts(h) });
+    }
+    if (files.length === 0 && hashes.length > 0) return REFUSED_TORRENT;
+    return files;
+  }
+
   /** Serve one scrape: fills `res` (reset first) with counts in request order, or a refusal. */
   scrape(req: ScrapeRequest, res: ScrapeResult): void {
     res.reset();
@@ -278,6 +399,24 @@ export class TrackerRules {
     this.counters[C.refusedTorrentNotAllowed]! += res.refused;
     if (res.refused === req.count) res.refusal = REFUSED_TORRENT;
   }
+}
+
+// ---- WebTorrent (WebSocket) --------------------------------------------------------------
+// The same rules, over the WebRTC swarms: rate, passkey, access list, numwant (one peer per
+// offer), events, completions, capacity. What differs is what a peer is (a peer_id on a
+// connection) and that the answer is relayed offers rather than addresses.
+
+/** Copy a 20-character binary string into `out` (its bytes, for the checks that take bytes). */
+function binaryInto(s: string, out: Uint8Array): Uint8Array {
+  for (let i = 0; i < 20; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+export interface WebRtcScrapeFile {
+  infoHash: string;
+  complete: number;
+  incomplete: number;
+  downloaded: number;
 }
 
 /** The store's clock: whole seconds since the Unix epoch (fits a Uint32 until 2106). */

@@ -56,12 +56,12 @@ export interface HttpListener {
  * port and reusePort true, for each resume). The probe runs only where /dev/null exists.
  */
 export function listenHttp(
-  serve: (port: number, reusePort: boolean) => Server<undefined>, port: number, events: HttpListenerEvents,
+  serve: (port: number, reusePort: boolean) => Server<any>, port: number, events: HttpListenerEvents,
 ): HttpListener {
-  let server: Server<undefined> | null = serve(port, false);
+  let server: Server<any> | null = serve(port, false);
   const boundPort = server.port ?? port;
   /** Servers stopped by a pause whose connections are still open, with their stop promise. */
-  const draining = new Map<Server<undefined>, Promise<void>>();
+  const draining = new Map<Server<any>, Promise<void>>();
   let paused = false;
   let pausedAt = 0;
   let lastLog = -Infinity;

@@ -43,6 +43,11 @@ export interface HttpHandlerOptions {
   extra?: ExtraRoute;
   /** Full scrape renderer, when enabled. Returns the answer to `/scrape` without info_hash. */
   fullScrape?: (req: Request) => Response | Promise<Response>;
+  /**
+   * The WebSocket tracker (server/ws.ts), when enabled: upgrades a request (undefined) or
+   * refuses it (a Response).
+   */
+  webSocket?: (req: Request, server: Server<any>, clientIp: string, passkey: string | null) => Response | undefined;
 }
 
 export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions = {}) {
@@ -82,7 +87,7 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
     return new Response(body, { status, headers: TEXT });
   }
 
-  function clientAddress(req: Request, server: Server<undefined>): string | null {
+  function clientAddress(req: Request, server: Server<any>): string | null {
     if (proxyHeader !== "") {
       // The proxy we trust appends the address it saw: take the LAST entry. Entries before it
       // were written by the client and can say anything.
@@ -186,13 +191,28 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
     return answer(o);
   }
 
-  function announceFrom(req: Request, server: Server<undefined>, url: string, qs: number, key: string | null): Response {
+  function announceFrom(req: Request, server: Server<any>, url: string, qs: number, key: string | null): Response | undefined {
+    if (qs >= url.length) {
+      const upgraded = webSocketUpgrade(req, server, key);
+      if (upgraded !== null) return upgraded;
+    }
     const ip = clientAddress(req, server);
     if (ip === null) return failure("cannot read your address");
     return announce(url, qs, ip, key);
   }
 
-  return function fetch(req: Request, server: Server<undefined>): Response | Promise<Response> {
+  /**
+   * A WebSocket upgrade on an announce path? Only asked of requests that are not an HTTP
+   * announce (no query, or one that does not parse): real announces never pay for the header.
+   */
+  function webSocketUpgrade(req: Request, server: Server<any>, key: string | null): Response | undefined | null {
+    if (opts.webSocket === undefined || req.headers.get("upgrade")?.toLowerCase() !== "websocket") return null;
+    const ip = clientAddress(req, server);
+    if (ip === null) return failure("cannot read your address");
+    return opts.webSocket(req, server, ip, key);
+  }
+
+  return function fetch(req: Request, server: Server<any>): Response | Promise<Response> | undefined {
     counters[C.httpRequests]!++;
     const url = req.url;
     counters[C.httpBytesIn]! += url.length;
@@ -210,9 +230,12 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
         return announceFrom(req, server, url, qs, null);
       case "/scrape":
         return scrape(req, url, qs, null);
-      case "/":
+      case "/": {
+        const upgraded = webSocketUpgrade(req, server, null);
+        if (upgraded !== null) return upgraded;
         counters[C.http200]!++;
         return new Response(BANNER, { headers: TEXT });
+      }
     }
     if (privateMode) {
       // `/<passkey>/announce`, `/<passkey>/scrape`: the rules decide whether the key is in force.

@@ -1,0 +1,203 @@
+/**
+ * The WebSocket adapter: WebTorrent's tracker protocol (protocol/ws-messages.ts) on Bun.serve's
+ * `websocket` handlers, on the HTTP port. Parse -> rules (TrackerRules.announceWebRtc,
+ * answerTarget, scrapeWebRtc) -> send; the only thing decided here is transport:
+ *
+ * - Upgrade: `/` and `/announce` (private mode: `/<passkey>/announce`) with `Upgrade:
+ *   websocket`; past wsMaxConnections open connections the upgrade gets 503 instead.
+ * - Frames: text only. A binary frame, invalid JSON or a malformed message gets
+ *   `{"failure reason": ...}` (with action and info_hash when known) and is counted; the
+ *   connection stays. Past wsMessagesPerMinute a connection is closed (1008); a message over
+ *   wsMaxMessageBytes is closed by Bun (1009); a client that does not read its messages is
+ *   closed at BACKPRESSURE_LIMIT bytes queued, so it holds no more memory than that.
+ * - Offers: each goes to one chosen peer, serialised once; the rules remember it as pending,
+ *   so the answer reaches only the peer that sent the offer.
+ * - Close: the peer leaves every swarm it joined on this connection.
+ */
+import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
+import { parseAddress } from "../protocol/compact.ts";
+import {
+  announceAnswer, failureAnswer, readWsRequest, relayedAnswer, relayedOffer, scrapeAnswer, type WsAnnounce,
+} from "../protocol/ws-messages.ts";
+import { C } from "../rules/counters.ts";
+import { WebRtcAnnounceRequest } from "../rules/requests.ts";
+import { WebRtcAnnounceResult } from "../rules/results.ts";
+import type { TrackerRules } from "../rules/tracker-rules.ts";
+
+/** Bytes queued for one slow client before it is closed. */
+const BACKPRESSURE_LIMIT = 1024 * 1024;
+
+/** What each connection carries. */
+export interface WsData {
+  /** The client's address as a wire record (address bytes; the port is unused). */
+  record: Uint8Array;
+  family: 4 | 6;
+  /** Private mode: the key from the upgrade URL, or null. */
+  passkey: string | null;
+  /** info_hash -> the peer_id this connection announced there (to leave on close). */
+  joined: Map<string, string>;
+  /** Messages in the current minute, and when that minute started (ms). */
+  messages: number;
+  windowStart: number;
+}
+
+export type WsServer = Server<WsData>;
+
+export interface WebSocketTracker {
+  /** Bun.serve's `websocket` option. */
+  readonly handler: WebSocketHandler<WsData>;
+  /**
+   * Upgrade the request (undefined: it was upgraded, Bun answers it), or a Response refusing
+   * it. `clientIp` is the address the HTTP adapter read (proxy header rules included).
+   */
+  upgrade(req: Request, server: WsServer, clientIp: string, passkey: string | null): Response | undefined;
+  /** Connections open now. */
+  readonly open: number;
+  /** Close every connection (1001, going away): the tracker stops. */
+  closeAll(): void;
+}
+
+export function createWebSocketTracker(rules: TrackerRules): WebSocketTracker {
+  const cfg = rules.config;
+  const counters = rules.counters;
+  const req = new WebRtcAnnounceRequest();
+  const res = new WebRtcAnnounceResult();
+  const sockets = new Set<ServerWebSocket<WsData>>();
+
+  function send(ws: ServerWebSocket<WsData>, text: string): void {
+    counters[C.wsBytesOut]! += text.length;
+    ws.send(text);
+  }
+
+  function fail(ws: ServerWebSocket<WsData>, reason: string, action: "announce" | "scrape" | null, infoHash: string | null): void {
+    counters[C.wsFailures]!++;
+    send(ws, failureAnswer(reason, action, infoHash));
+  }
+
+  function announce(ws: ServerWebSocket<WsData>, m: WsAnnounce): void {
+    const d = ws.data;
+    if (m.answer !== null) {
+      const target = rules.answerTarget(m.infoHash, m.peerId, m.answer.toPeerId, m.answer.offerId, ws, d.passkey);
+      if (typeof target === "string") return fail(ws, target, "announce", m.infoHash);
+      counters[C.wsAnswersRelayed]!++;
+      send(target.conn as ServerWebSocket<WsData>, relayedAnswer(m.infoHash, m.peerId, m.answer.answer, m.answer.offerId));
+      return;
+    }
+    counters[C.wsAnnounces]!++;
+    req.infoHash = m.infoHash;
+    req.peerId = m.peerId;
+    req.conn = ws;
+    req.family = d.family;
+    req.record.set(d.record);
+    req.leftIsZero = m.leftIsZero;
+    req.event = m.event;
+    req.numwant = m.numwant;
+    req.offers = m.offers.length;
+    req.uploaded = m.uploaded;
+    req.downloaded = m.downloaded;
+    req.passkey = d.passkey;
+    rules.announceWebRtc(req, res);
+    if (res.refusal !== null) return fail(ws, res.refusal, "announce", m.infoHash);
+    if (m.event === 3) d.joined.delete(m.infoHash); // stopped
+    else d.joined.set(m.infoHash, m.peerId);
+    send(ws, announceAnswer(m.infoHash, res.complete, res.incomplete, res.interval));
+    const now = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < res.peers.length; i++) {
+      const peer = res.peers[i]!;
+      const offer = m.offers[i]!;
+      if (!rules.webrtc.addOffer(m.infoHash, offer.offerId, m.peerId, peer.id, now)) break; // too many pending
+      counters[C.wsOffersRelayed]!++;
+      send(peer.conn as ServerWebSocket<WsData>, relayedOffer(m.infoHash, m.peerId, JSON.stringify(offer.offer), offer.offerId));
+    }
+  }
+
+  function message(ws: ServerWebSocket<WsData>, raw: string | Buffer): void {
+    counters[C.wsMessagesIn]!++;
+    counters[C.wsBytesIn]! += raw.length;
+    const d = ws.data;
+    if (cfg.wsMessagesPerMinute > 0) {
+      const now = performance.now();
+      if (now - d.windowStart >= 60_000) {
+        d.windowStart = now;
+        d.messages = 0;
+      }
+      if (++d.messages > cfg.wsMessagesPerMinute) {
+        counters[C.wsClosedRate]!++;
+        ws.close(1008, "too many messages");
+        return;
+      }
+    }
+    if (typeof raw !== "string") {
+      counters[C.wsBadMessages]!++;
+      return fail(ws, "binary frames are not part of the protocol: send JSON text", null, null);
+    }
+    let msg: unknown;
+    try {
+      msg = JSON.parse(raw);
+    } catch {
+      counters[C.wsBadMessages]!++;
+      return fail(ws, "invalid JSON", null, null);
+    }
+    const m = readWsRequest(msg, cfg.wsMaxOffers, cfg.scrapeMaxHashes);
+    switch (m.kind) {
+      case "bad":
+        counters[C.wsBadMessages]!++;
+        return fail(ws, m.reason, m.action, m.infoHash);
+      case "announce":
+        return announce(ws, m);
+      case "scrape": {
+        counters[C.wsScrapes]!++;
+        const files = rules.scrapeWebRtc(m.infoHashes, d.passkey);
+        if (typeof files === "string") return fail(ws, files, "scrape", null);
+        return send(ws, scrapeAnswer(files));
+      }
+    }
+  }
+
+  const handler: WebSocketHandler<WsData> = {
+    maxPayloadLength: cfg.wsMaxMessageBytes,
+    idleTimeout: cfg.wsIdleTimeout,
+    backpressureLimit: BACKPRESSURE_LIMIT,
+    closeOnBackpressureLimit: true,
+    sendPings: true,
+    open(ws) {
+      sockets.add(ws);
+      counters[C.wsConnections]!++;
+    },
+    message(ws, raw) {
+      try {
+        message(ws, raw);
+      } catch (e) {
+        console.error("ws: unexpected error", e);
+      }
+    },
+    close(ws, code) {
+      sockets.delete(ws);
+      if (code === 1009) counters[C.wsClosedTooBig]!++;
+      else if (code === 1006 && ws.getBufferedAmount() >= BACKPRESSURE_LIMIT) counters[C.wsClosedBackpressure]!++;
+      rules.webrtc.removeConnection(ws, ws.data.joined);
+    },
+  };
+
+  return {
+    handler,
+    get open() {
+      return sockets.size;
+    },
+    closeAll() {
+      for (const ws of sockets) ws.close(1001, "tracker stopping");
+    },
+    upgrade(request, server, clientIp, passkey) {
+      if (sockets.size >= cfg.wsMaxConnections) {
+        counters[C.wsConnectionsRefused]!++;
+        return new Response("too many WebSocket connections, try later\n", { status: 503, headers: { "Retry-After": "60" } });
+      }
+      const record = new Uint8Array(18);
+      const family = parseAddress(clientIp, record, 0);
+      if (family === 0) return new Response("cannot read your address\n", { status: 400 });
+      const data: WsData = { record, family, passkey, joined: new Map(), messages: 0, windowStart: performance.now() };
+      if (server.upgrade(request, { data })) return undefined;
+      return new Response("a WebSocket upgrade was expected\n", { status: 400 });
+    },
+  };
+}
