@@ -8,9 +8,11 @@
  *   (b) the bittorrent-tracker Client announces started, scrapes (counting itself), announces
  *       stopped, and a second client's scrape then shows it gone (tracker-client.mjs).
  *
- * Each case runs in its own network namespace holding only `lo` (test/e2e/sandbox.ts), with
- * the tracker and the node script inside it: WebRTC gathers candidates on every interface, and
- * there it finds loopback only. The clients need `npm ci --ignore-scripts` in test/ws-clients
+ * Each case runs in its own network namespace holding only `lo` (test/e2e/sandbox.ts: `unshare
+ * -n`, lo brought up, which a new namespace has down), with the tracker and the node script
+ * inside it: WebRTC gathers candidates on every interface, and there it finds loopback only. The
+ * clients use no STUN server (simple-peer's default names public ones) and no DHT, LSD, PEX or
+ * NAT traversal, so nothing leaves the machine even in the host fallback. The clients need `npm ci --ignore-scripts` in test/ws-clients
  * (.ci/run does it) and `node` on PATH: when either is missing the cases are skipped loudly, and
  * FAIL when CI=true.
  *

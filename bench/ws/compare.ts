@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, readCpuSeconds, readRssKiB } from "../compare/servers.ts";
 import { median, parseArgs } from "./protocol.ts";
-import { REPO_ROOT, WS_SERVER_NAMES, startWsServer, stopAllWs, type WsServerName } from "./servers.ts";
+import { OURS_BENCH_ARGS, REPO_ROOT, WS_SERVER_NAMES, startWsServer, stopAllWs, type WsServerName } from "./servers.ts";
 
 const USAGE = `usage: npx bun run bench/ws/compare.ts [options]
   --rounds N        rounds; each runs every server once, order rotating (default 3)
@@ -24,16 +24,19 @@ const USAGE = `usage: npx bun run bench/ws/compare.ts [options]
   --warmup S        load warmup per run (default 1)
   --connections N   (default 200)   --swarms N (default 20)   --offers N (default 5)
   --servers LIST    comma-separated, of ours,floor,npm (default all three)
+  --ours-args ARGS  extra flags for ours, space-separated (default "--ws-messages-per-minute 0":
+                    a load peer sends ~60 messages/s, past ours' default 600/minute)
   --json            print one JSON object on stdout (progress goes to stderr)`;
 
 const opts = parseArgs(
   process.argv.slice(2),
-  { rounds: 3, seconds: 10, warmup: 1, connections: 200, swarms: 20, offers: 5, servers: "ours,floor,npm", json: false },
+  { rounds: 3, seconds: 10, warmup: 1, connections: 200, swarms: 20, offers: 5, servers: "ours,floor,npm", oursArgs: OURS_BENCH_ARGS.join(" "), json: false },
   USAGE,
 );
 const servers = opts.servers.split(",").map((s) => s.trim()) as WsServerName[];
 for (const s of servers) if (!WS_SERVER_NAMES.includes(s)) throw new Error(`--servers: unknown server ${s}\n${USAGE}`);
 const ROUNDS = Math.max(1, Math.min(20, Math.floor(opts.rounds)));
+const oursArgs = opts.oursArgs.split(/\s+/).filter((a) => a !== "");
 
 interface LoadResult {
   connected: number;
@@ -50,6 +53,7 @@ interface LoadResult {
   unknown: number;
   connectFailures: number;
   closesUnexpected: number;
+  closeCodes: Record<string, number>;
   clientCpuShare: number;
   totals: { announces: number };
   failureReasons: Record<string, number>;
@@ -88,7 +92,7 @@ process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
 async function runOne(name: WsServerName, round: number): Promise<Run> {
   const port = await freePort();
-  const server = await startWsServer(name, port, work).catch((e: Error) => e);
+  const server = await startWsServer(name, port, work, oursArgs).catch((e: Error) => e);
   if (server instanceof Error) return { server: name, round, error: server.message.split("\n").slice(0, 6).join("\n") };
   try {
     await Bun.sleep(300);
@@ -155,7 +159,9 @@ try {
       else {
         const l = run.load!;
         log(
-          `round ${round + 1} ${name.padEnd(5)} announces/s ${l.announcesPerSec.toFixed(0).padStart(6)}  offers/s ${l.offersReceivedPerSec.toFixed(0).padStart(6)}  answers/s ${l.answersReceivedPerSec.toFixed(0).padStart(6)}  scrapes/s ${l.scrapesPerSec.toFixed(0).padStart(4)}  failures ${l.failures}  server CPU ${(run.serverCpuShare! * 100).toFixed(0)}%  RSS peak ${(run.rssPeakKiB! / 1024).toFixed(1)} MiB`,
+          `round ${round + 1} ${name.padEnd(5)} announces/s ${l.announcesPerSec.toFixed(0).padStart(6)}  offers/s ${l.offersReceivedPerSec.toFixed(0).padStart(6)}  answers/s ${l.answersReceivedPerSec.toFixed(0).padStart(6)}  scrapes/s ${l.scrapesPerSec.toFixed(0).padStart(4)}  failures ${l.failures}  server CPU ${(run.serverCpuShare! * 100).toFixed(0)}%  RSS peak ${(run.rssPeakKiB! / 1024).toFixed(1)} MiB` +
+            (l.closesUnexpected ? `  CLOSED by the server: ${JSON.stringify(l.closeCodes)}` : "") +
+            (l.timeouts ? `  timeouts ${l.timeouts}` : ""),
         );
       }
       await Bun.sleep(500);

@@ -138,6 +138,7 @@ let measuring = false;
 let running = true;
 let connectFailures = 0;
 let closesUnexpected = 0;
+const closeCodes = new Map<string, number>();
 const failureSamples: string[] = [];
 const failureReasons = new Map<string, number>();
 const unknownSamples: string[] = [];
@@ -285,8 +286,12 @@ function openOne(id: number): Promise<void> {
       c.closed = true;
     };
     ws.onerror = failed;
-    ws.onclose = () => {
-      if (c.open && running) closesUnexpected++;
+    ws.onclose = (ev) => {
+      if (c.open && running) {
+        closesUnexpected++;
+        const key = `${ev.code}${ev.reason ? ` ${ev.reason}` : ""}`;
+        closeCodes.set(key, (closeCodes.get(key) ?? 0) + 1);
+      }
       failed();
       c.open = false;
     };
@@ -392,6 +397,7 @@ const result = {
   badJson: w.badJson,
   connectFailures,
   closesUnexpected,
+  closeCodes: Object.fromEntries(closeCodes),
   notClosedAtEnd: notClosed,
   clientCpuShare: cpuSeconds / measuredSeconds,
   extensions: Object.fromEntries(extensions),
@@ -413,7 +419,7 @@ if (opts.json) {
     `scrapes/s          ${f(result.scrapesPerSec)}`,
     `traffic            ${result.mbSentPerSec.toFixed(1)} MB/s out, ${result.mbReceivedPerSec.toFixed(1)} MB/s in`,
     `failures ${result.failures}, timeouts ${result.timeouts}, unsolicited ${result.unsolicited}, misrouted ${result.misrouted}, self-relayed ${result.selfRelayed}, unknown ${result.unknown}, bad JSON ${result.badJson}`,
-    `connect failures ${connectFailures}, unexpected closes ${closesUnexpected}, not closed at end ${notClosed}`,
+    `connect failures ${connectFailures}, unexpected closes ${closesUnexpected}${closeCodes.size ? ` (code: count ${JSON.stringify(result.closeCodes)})` : ""}, not closed at end ${notClosed}`,
     `client CPU ${(result.clientCpuShare * 100).toFixed(0)}% of a core; extensions negotiated ${JSON.stringify(result.extensions)}`,
   ];
   for (const [reason, n] of failureReasons) lines.push(`  failure x${n}: ${reason}`);

@@ -37,10 +37,20 @@ export async function stopAllWs(): Promise<void> {
   await Promise.all([...live].map((s) => s.stop()));
 }
 
-export function serverCommand(name: WsServerName, port: number): { cmd: string[]; cwd: string } {
+/**
+ * Flags ours gets by default in these benches: a load peer sends ~60 messages a second (an
+ * announce with 5 offers every ~0.1 s and an answer per offer received), a real one a few a
+ * minute, and ours closes a connection past --ws-messages-per-minute (600 by default) with 1008.
+ */
+export const OURS_BENCH_ARGS = ["--ws-messages-per-minute", "0"];
+
+export function serverCommand(name: WsServerName, port: number, extraArgs: string[] = []): { cmd: string[]; cwd: string } {
   switch (name) {
     case "ours":
-      return { cmd: [process.execPath, "run", "src/main.ts", String(port), "--host", "127.0.0.1", "--quiet"], cwd: REPO_ROOT };
+      return {
+        cmd: [process.execPath, "run", "src/main.ts", String(port), "--host", "127.0.0.1", "--quiet", ...extraArgs],
+        cwd: REPO_ROOT,
+      };
     case "floor":
       return { cmd: [process.execPath, "run", "bench/ws/floor.ts", String(port)], cwd: REPO_ROOT };
     case "npm": {
@@ -54,8 +64,11 @@ export function serverCommand(name: WsServerName, port: number): { cmd: string[]
   }
 }
 
-export async function startWsServer(name: WsServerName, port: number, workDir: string, readyTimeoutMs = 30_000): Promise<RunningWsServer> {
-  const { cmd, cwd } = serverCommand(name, port);
+/** `extraArgs`: appended to ours' command line only (the others take none). */
+export async function startWsServer(
+  name: WsServerName, port: number, workDir: string, extraArgs: string[] = [], readyTimeoutMs = 30_000,
+): Promise<RunningWsServer> {
+  const { cmd, cwd } = serverCommand(name, port, extraArgs);
   const log = join(workDir, `${name}-${port}.log`);
   const proc = Bun.spawn(cmd, {
     cwd,

@@ -18,8 +18,10 @@ export interface IntervalStep {
 export function startIntervalStep(rules: TrackerRules, log: (line: string) => void): IntervalStep {
   const counters = rules.counters;
   let lastRequests = 0;
+  let lastRelayed = 0;
   let lastStepAt = performance.now();
-  const requests = () => counters[C.httpRequests]! + counters[C.udpPacketsIn]!;
+  const requests = () => counters[C.httpRequests]! + counters[C.udpPacketsIn]! + counters[C.wsMessagesIn]!;
+  const relayed = () => counters[C.wsOffersRelayed]! + counters[C.wsAnswersRelayed]!;
 
   function step(move: boolean): void {
     const config = rules.config; // read afresh: SIGHUP may have changed it
@@ -32,7 +34,10 @@ export function startIntervalStep(rules: TrackerRules, log: (line: string) => vo
     const total = requests();
     const seconds = (t - lastStepAt) / 1000;
     const rps = !move || seconds <= 0 ? 0 : (total - lastRequests) / seconds;
+    const relays = relayed();
+    const relayedPerSecond = !move || seconds <= 0 ? 0 : (relays - lastRelayed) / seconds;
     lastRequests = total;
+    lastRelayed = relays;
     lastStepAt = t;
     if (config.quiet) return;
     const store = rules.store;
@@ -50,6 +55,14 @@ export function startIntervalStep(rules: TrackerRules, log: (line: string) => vo
       intervalOld: old,
       intervalNew: rules.interval,
       rps,
+      ws: !config.ws || !config.http
+        ? undefined
+        : {
+          connections: counters[C.wsConnections]! - counters[C.wsConnectionsClosed]!,
+          peers: rules.webrtc.peerCount,
+          swarms: rules.webrtc.swarms.size,
+          relayedPerSecond,
+        },
     }));
   }
 

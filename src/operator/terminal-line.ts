@@ -16,7 +16,9 @@
  *   µs     time spent in the cycle's slices together, microseconds
  *   LA     load average (1, 5, 15 minutes)              ML  the allowed load (config maxLoad)
  *   I      announce interval before -> after this step, seconds
- *   RPS    requests per second (HTTP + UDP) since the last line
+ *   RPS    requests per second (HTTP + UDP + WebSocket messages) since the last line
+ *   WS     with the WebSocket tracker on: open connections (C), WebRTC peers (P) and swarms (S),
+ *          and offers + answers relayed per second since the last line (RLY/s)
  *
  * sc6 also prints `MT` (the longest torrent list in one bucket of its hash table) between MP and
  * RP. Our torrents live in an open-addressing index, which has no per-bucket lists, so the
@@ -35,6 +37,8 @@ export interface TerminalLineInput {
   intervalOld: number;
   intervalNew: number;
   rps: number;
+  /** The WebSocket tracker's figures; absent when it is off. */
+  ws?: { connections: number; peers: number; swarms: number; relayedPerSecond: number };
 }
 
 const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"] as const;
@@ -67,6 +71,9 @@ export function formatTerminalLine(x: TerminalLineInput): string {
     `${formatLocalTime(x.now)} GRBG: ${int(x.totalPeers, 7)} TP ${int(x.totalTorrents, 7)} TT ` +
     `${int(x.maxPeers, 7)} MP ${int(x.removedPeers, 7)} RP ${int(x.removedTorrents, 7)} RT ` +
     `${int(x.sweepMicros, 7)} µs  LA: ${fixed2(x.load[0])} ${fixed2(x.load[1])} ${fixed2(x.load[2])}  ` +
-    `ML: ${fixed2(x.maxLoad)}  I: ${int(x.intervalOld, 4)}->${int(x.intervalNew, 4)} s  RPS: ${fixed2(x.rps)}`
+    `ML: ${fixed2(x.maxLoad)}  I: ${int(x.intervalOld, 4)}->${int(x.intervalNew, 4)} s  RPS: ${fixed2(x.rps)}` +
+    (x.ws === undefined
+      ? ""
+      : `  WS: ${int(x.ws.connections, 7)} C ${int(x.ws.peers, 7)} P ${int(x.ws.swarms, 7)} S  RLY/s: ${fixed2(x.ws.relayedPerSecond)}`)
   );
 }

@@ -49,6 +49,7 @@ export const COUNTER_NAMES = [
   "httpAcceptPauses",
   /** WebSocket (WebTorrent): connections, messages, what was relayed, what was refused or dropped. */
   "wsConnections",
+  "wsConnectionsClosed",
   "wsConnectionsRefused",
   "wsMessagesIn",
   "wsBytesIn",

@@ -173,6 +173,7 @@ export function createWebSocketTracker(rules: TrackerRules): WebSocketTracker {
     },
     close(ws, code) {
       sockets.delete(ws);
+      counters[C.wsConnectionsClosed]!++;
       if (code === 1009) counters[C.wsClosedTooBig]!++;
       else if (code === 1006 && ws.getBufferedAmount() >= BACKPRESSURE_LIMIT) counters[C.wsClosedBackpressure]!++;
       rules.webrtc.removeConnection(ws, ws.data.joined);

@@ -7,6 +7,13 @@ import { createRequire } from 'node:module'
 /** @roamhq/wrtc: the WebRTC implementation (its npm package ships the linux-x64 binary). */
 export const wrtc = createRequire(import.meta.url)('@roamhq/wrtc')
 
+/**
+ * RTCPeerConnection configuration for every peer: no ICE servers. simple-peer's default lists
+ * public STUN servers (stun.l.google.com, global.stun.twilio.com); these clients must never
+ * reach past this machine, and host candidates are all a loopback swarm needs.
+ */
+export const rtcConfig = { iceServers: [] }
+
 /** One JSON object on one line of stdout. */
 export function emit (obj) {
   process.stdout.write(JSON.stringify(obj) + '\n')

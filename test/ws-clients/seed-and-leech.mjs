@@ -6,19 +6,20 @@
 // The seeder seeds a fresh random file (1 MiB unless told) with the tracker as its only
 // announce URL; a second client adds it by magnet link (or by .torrent) with that same tracker
 // only. DHT, local peer discovery, peer exchange, NAT traversal and web seeds are off in both,
-// so the leecher can only learn of the seeder through the tracker's WebRTC signalling. Prints
+// and WebRTC has no STUN servers (host candidates only), so the leecher can only learn of the
+// seeder through the tracker's WebRTC signalling, and nothing leaves the machine. Prints
 // progress lines and, last, one JSON line:
 //   {"ok":true,"bytes":N,"ms":N,"seedSha256":"..","leechSha256":"..","infoHash":"..","wires":[..]}
 // exit 0 when the copy's SHA-256 matches, non-zero with a message otherwise. Every wait is
 // bounded, and both clients are destroyed (bounded) before exiting.
 import WebTorrent from 'webtorrent'
 // The same module instance that webtorrent's tracker client uses (one copy in node_modules; the
-// package's "exports" do not list it, so it is imported by path): see watchAnnounces().
+// package's "exports" do not list it, so it is imported by path): see offersAnswered().
 import WebSocketTracker from './node_modules/bittorrent-tracker/lib/client/websocket-tracker.js'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { emit, fail, parseArgs, sha256File, waitForTcp, within, wrtc } from './lib.mjs'
+import { emit, fail, parseArgs, rtcConfig, sha256File, waitForTcp, within, wrtc } from './lib.mjs'
 
 const { positional, options } = parseArgs()
 const [trackerUrl, workDir] = positional
@@ -38,7 +39,7 @@ function newClient () {
     natUpnp: false,
     natPmp: false,
     webSeeds: false,
-    tracker: { wrtc },
+    tracker: { wrtc, rtcConfig },
   })
 }
 

@@ -14,7 +14,7 @@
 // tracker, an invalid answer, a lost connection) and when an answer does not come in time.
 import { Client } from 'bittorrent-tracker'
 import { randomBytes } from 'node:crypto'
-import { emit, fail, nextEvent, parseArgs, waitForTcp, within, wrtc } from './lib.mjs'
+import { emit, fail, nextEvent, parseArgs, rtcConfig, waitForTcp, within, wrtc } from './lib.mjs'
 
 const { positional, options } = parseArgs()
 const [trackerUrl] = positional
@@ -35,6 +35,7 @@ function newClient (name) {
     announce: [trackerUrl],
     port: 6881,
     wrtc,
+    rtcConfig,
     getAnnounceOpts: () => ({ left: leftBytes }),
   })
   client.on('error', err => fail(`${name}: error event: ${err.message ?? err}`, { infoHash }))

@@ -138,6 +138,24 @@ export interface StatsSnapshot {
   access: AccessListStatus | null;
   /** Private mode (--private): the database and the keys in force; null when off. */
   private: PrivateStatus | null;
+  /** The WebSocket (WebTorrent) tracker; null when it is off (--no-ws or --no-http). */
+  ws: {
+    openConnections: number;
+    /** WebRTC peers and swarms now, and relayed offers still waiting for their answer. */
+    peers: number;
+    swarms: number;
+    pendingOffers: number;
+    messages: number;
+    announces: number;
+    scrapes: number;
+    offersRelayed: number;
+    answersRelayed: number;
+    /** Answers refused: no such offer pending for that answerer (forged, replayed, expired). */
+    answersRefused: number;
+    /** Messages answered with a failure reason; of those, malformed ones (JSON, fields, binary). */
+    failures: number;
+    badMessages: number;
+  } | null;
   /** Every raw counter by its stats-counters.ts name (new counters appear here first). */
   counters: Record<string, number>;
 }
@@ -171,7 +189,7 @@ export interface StatsSources {
 }
 
 /** What collectStats reads of the rules. */
-export type StatsRules = Pick<TrackerRules, "counters" | "startedAt" | "interval" | "store">;
+export type StatsRules = Pick<TrackerRules, "counters" | "startedAt" | "interval" | "store" | "webrtc" | "config">;
 
 const HTTP_STATUS_COUNTERS: readonly [string, CounterName][] = [
   ["200", "http200"],
@@ -257,6 +275,20 @@ export function collectStats(rules: StatsRules, src: StatsSources, now = new Dat
     state: src.state?.() ?? null,
     access: src.access?.() ?? null,
     private: src.private?.() ?? null,
+    ws: !rules.config.ws || !rules.config.http ? null : {
+      openConnections: n("wsConnections") - n("wsConnectionsClosed"),
+      peers: rules.webrtc.peerCount,
+      swarms: rules.webrtc.swarms.size,
+      pendingOffers: rules.webrtc.pendingOffers,
+      messages: n("wsMessagesIn"),
+      announces: n("wsAnnounces"),
+      scrapes: n("wsScrapes"),
+      offersRelayed: n("wsOffersRelayed"),
+      answersRelayed: n("wsAnswersRelayed"),
+      answersRefused: n("wsAnswersRefused"),
+      failures: n("wsFailures"),
+      badMessages: n("wsBadMessages"),
+    },
     counters,
   };
 }

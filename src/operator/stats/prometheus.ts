@@ -56,6 +56,19 @@ const COUNTER_METRICS: Partial<Record<CounterName, { name: string; labels: strin
   refusedPasskey: { name: "tracker_refusals_total", labels: 'reason="passkey"', help: "" },
   udpConnectsThrottled: { name: "tracker_udp_throttled_total", labels: 'what="connect"', help: "UDP packets dropped unanswered for the per-address limits." },
   udpBadIdThrottled: { name: "tracker_udp_throttled_total", labels: 'what="bad_connection_id"', help: "" },
+  wsMessagesIn: { name: "tracker_requests_total", labels: 'protocol="ws"', help: "" },
+  wsBytesIn: { name: "tracker_received_bytes_total", labels: 'protocol="ws"', help: "" },
+  wsBytesOut: { name: "tracker_sent_bytes_total", labels: 'protocol="ws"', help: "" },
+  wsAnnounces: { name: "tracker_announces_total", labels: 'protocol="ws"', help: "" },
+  wsScrapes: { name: "tracker_scrapes_total", labels: 'protocol="ws"', help: "" },
+  wsConnections: { name: "tracker_ws_connections_total", labels: 'what="opened"', help: "WebSocket connections opened, closed, and refused (wsMaxConnections)." },
+  wsConnectionsClosed: { name: "tracker_ws_connections_total", labels: 'what="closed"', help: "" },
+  wsConnectionsRefused: { name: "tracker_ws_connections_total", labels: 'what="refused"', help: "" },
+  wsOffersRelayed: { name: "tracker_ws_relayed_total", labels: 'what="offer"', help: "WebRTC offers and answers relayed between WebSocket peers." },
+  wsAnswersRelayed: { name: "tracker_ws_relayed_total", labels: 'what="answer"', help: "" },
+  wsClosedRate: { name: "tracker_ws_closed_total", labels: 'reason="message_rate"', help: "WebSocket connections closed by the tracker, by reason." },
+  wsClosedTooBig: { name: "tracker_ws_closed_total", labels: 'reason="message_size"', help: "" },
+  wsClosedBackpressure: { name: "tracker_ws_closed_total", labels: 'reason="backpressure"', help: "" },
 };
 
 /** httpFooBar -> http_foo_bar. */
@@ -142,6 +155,12 @@ export function metricFamilies(s: StatsSnapshot): MetricFamily[] {
     gauge("tracker_state_last_save_timestamp_seconds", "When the state file was last written, Unix seconds.", Date.parse(s.state.lastSavedAt) / 1000);
     gauge("tracker_state_last_save_duration_seconds", "How long the last state file write took.", (s.state.lastSaveMillis ?? 0) / 1000);
     gauge("tracker_state_last_save_bytes", "Size of the last state file written.", s.state.lastSaveBytes ?? 0);
+  }
+  if (s.ws !== null) {
+    gauge("tracker_ws_open_connections", "WebSocket connections open now.", s.ws.openConnections);
+    gauge("tracker_webrtc_peers", "WebRTC (WebTorrent) peers now.", s.ws.peers);
+    gauge("tracker_webrtc_swarms", "WebRTC (WebTorrent) swarms now.", s.ws.swarms);
+    gauge("tracker_ws_pending_offers", "Relayed offers waiting for their answer.", s.ws.pendingOffers);
   }
   if (s.private !== null) gauge("tracker_passkeys", "Private mode: passkeys in force (neither revoked nor expired).", s.private.keys);
   if (s.access !== null) {

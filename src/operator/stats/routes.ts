@@ -51,7 +51,7 @@ export function createOperatorRoutes(
   const stalls = new LoopStallMonitor();
   const counters = rules.counters;
   const allowed = statsAccess(rules.config.statsAllow);
-  const rate = new RateWindow(() => counters[C.httpRequests]! + counters[C.udpPacketsIn]!);
+  const rate = new RateWindow(() => counters[C.httpRequests]! + counters[C.udpPacketsIn]! + counters[C.wsMessagesIn]!);
   const timer = setInterval(() => rate.sample(), 1000);
   timer.unref();
   let udpReader: (() => UdpReceiveStats | null) | null = null;

@@ -158,6 +158,23 @@ export function renderStatsText(s: StatsSnapshot): string {
         `access.reloads = ${thousands(a.reloadsOk)} ok, ${thousands(a.reloadsFailed)} refused\n`,
     );
   }
+  if (s.ws !== null) {
+    const w = s.ws;
+    sections.push(block([
+      ["ws.open_connections", w.openConnections],
+      ["ws.webrtc_peers", w.peers],
+      ["ws.webrtc_swarms", w.swarms],
+      ["ws.pending_offers", w.pendingOffers, "relayed, waiting for their answer"],
+      ["ws.messages", w.messages],
+      ["ws.announces", w.announces],
+      ["ws.scrapes", w.scrapes],
+      ["ws.offers_relayed", w.offersRelayed],
+      ["ws.answers_relayed", w.answersRelayed],
+      ["ws.answers_refused", w.answersRefused, "no such offer pending"],
+      ["ws.failures", w.failures],
+      ["ws.bad_messages", w.badMessages],
+    ]));
+  }
   if (s.private !== null) {
     sections.push(`private.db = ${s.private.db}\nprivate.passkeys = ${thousands(s.private.keys)} (read ${s.private.keysReadAt})\n`);
   }
