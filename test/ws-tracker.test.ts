@@ -88,6 +88,37 @@ describe("announce, offers and answers", () => {
     });
   });
 
+  test("a peer_id announced on one connection cannot be taken over from another while it is open", async () => {
+    await withTracker(ARGS, async (t) => {
+      const [a, b] = await Promise.all([WsClient.open(url(t)), WsClient.open(url(t))]);
+      await a.request(announce(bin20("a")));
+      expect(await b.request(announce(bin20("a")))).toMatchObject({ "failure reason": "peer_id in use on another connection in this swarm", info_hash: H });
+      a.close();
+      await a.closed;
+      let answer: any = null;
+      for (let i = 0; i < 50; i++) {
+        answer = await b.request(announce(bin20("a")));
+        if (answer["failure reason"] === undefined) break;
+        await Bun.sleep(10);
+      }
+      expect(answer).toMatchObject({ action: "announce", incomplete: 1 }); // free once its connection closed
+      b.close();
+    });
+  });
+
+  test("one connection announcing several peer_ids in one swarm takes all of them along when it closes", async () => {
+    await withTracker(ARGS, async (t) => {
+      const a = await WsClient.open(url(t));
+      await a.request(announce(bin20("x")));
+      await a.request(announce(bin20("y")));
+      expect(t.rules.webrtc.peerCount).toBe(2);
+      a.close();
+      await a.closed;
+      for (let i = 0; i < 50 && t.rules.webrtc.peerCount > 0; i++) await Bun.sleep(10);
+      expect(t.rules.webrtc.peerCount).toBe(0);
+    });
+  });
+
   test("completed counts one download per peer; WebRTC and TCP/UDP swarms of one hash are counted apart", async () => {
     await withTracker(ARGS, async (t) => {
       const a = await WsClient.open(url(t));

@@ -44,7 +44,7 @@ import { STORE_FULL_TORRENTS, STORE_OK, STORE_REFUSED_TORRENT, StoreAnnounce, ty
 import { AddressRate } from "./address-rate.ts";
 import { CompletionLimit } from "./completion-limit.ts";
 import { C, newCounters } from "./counters.ts";
-import { WEBRTC_FULL_TORRENTS, WEBRTC_OK, WebRtcSwarms, type WebRtcPeer } from "../store/webrtc-swarms.ts";
+import { WEBRTC_FULL_TORRENTS, WEBRTC_OK, WEBRTC_PEER_ID_TAKEN, WebRtcSwarms, type WebRtcPeer } from "../store/webrtc-swarms.ts";
 import type { AnnounceRequest, ScrapeRequest, WebRtcAnnounceRequest } from "./requests.ts";
 import type { AnnounceResult, ScrapeResult, WebRtcAnnounceResult } from "./results.ts";
 
@@ -56,6 +56,7 @@ export const REFUSED_TORRENT = "torrent not allowed";
 export const REFUSED_NO_PASSKEY = "this is a private tracker: use your personal announce URL, /<passkey>/announce";
 export const REFUSED_PASSKEY_UNKNOWN = "unknown or revoked passkey";
 export const REFUSED_PASSKEY_EXPIRED = "passkey expired";
+export const REFUSED_PEER_ID_TAKEN = "peer_id in use on another connection in this swarm";
 export const REFUSED_ANSWER = "answer refused: no such offer was sent to you by that peer (or it expired)";
 
 /** Most relayed offers waiting for their answer at once (all swarms): ~100 bytes each. */
@@ -293,6 +294,10 @@ export class TrackerRules {
     const status = this.webrtc.announce(
       req.infoHash, req.peerId, req.conn, req.leftIsZero, leaving, completed, n, now, res.peers,
     );
+    if (status === WEBRTC_PEER_ID_TAKEN) {
+      res.refusal = REFUSED_PEER_ID_TAKEN;
+      return;
+    }
     if (status !== WEBRTC_OK) {
       const torrents = status === WEBRTC_FULL_TORRENTS;
       this.counters[torrents ? C.refusedTorrentCapacity : C.refusedPeerCapacity]!++;

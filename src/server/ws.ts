@@ -16,6 +16,7 @@
  */
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { parseAddress } from "../protocol/compact.ts";
+import { EVENT_STOPPED } from "../protocol/events.ts";
 import {
   announceAnswer, failureAnswer, readWsRequest, relayedAnswer, relayedOffer, scrapeAnswer, type WsAnnounce,
 } from "../protocol/ws-messages.ts";
@@ -34,8 +35,8 @@ export interface WsData {
   family: 4 | 6;
   /** Private mode: the key from the upgrade URL, or null. */
   passkey: string | null;
-  /** info_hash -> the peer_id this connection announced there (to leave on close). */
-  joined: Map<string, string>;
+  /** info_hash + peer_id of every peer this connection announced (to leave on close). */
+  joined: Set<string>;
   /** Messages in the current minute, and when that minute started (ms). */
   messages: number;
   windowStart: number;
@@ -98,8 +99,8 @@ export function createWebSocketTracker(rules: TrackerRules): WebSocketTracker {
     req.passkey = d.passkey;
     rules.announceWebRtc(req, res);
     if (res.refusal !== null) return fail(ws, res.refusal, "announce", m.infoHash);
-    if (m.event === 3) d.joined.delete(m.infoHash); // stopped
-    else d.joined.set(m.infoHash, m.peerId);
+    if (m.event === EVENT_STOPPED) d.joined.delete(m.infoHash + m.peerId);
+    else d.joined.add(m.infoHash + m.peerId);
     send(ws, announceAnswer(m.infoHash, res.complete, res.incomplete, res.interval));
     const now = Math.floor(Date.now() / 1000);
     for (let i = 0; i < res.peers.length; i++) {
@@ -196,7 +197,7 @@ export function createWebSocketTracker(rules: TrackerRules): WebSocketTracker {
       const record = new Uint8Array(18);
       const family = parseAddress(clientIp, record, 0);
       if (family === 0) return new Response("cannot read your address\n", { status: 400 });
-      const data: WsData = { record, family, passkey, joined: new Map(), messages: 0, windowStart: performance.now() };
+      const data: WsData = { record, family, passkey, joined: new Set(), messages: 0, windowStart: performance.now() };
       if (server.upgrade(request, { data })) return undefined;
       return new Response("a WebSocket upgrade was expected\n", { status: 400 });
     },

@@ -40,6 +40,7 @@ export class WebRtcSwarm<C> {
 export const WEBRTC_OK = 0;
 export const WEBRTC_FULL_TORRENTS = 1;
 export const WEBRTC_FULL_PEERS = 2;
+export const WEBRTC_PEER_ID_TAKEN = 3;
 
 export interface WebRtcLimits {
   maxTorrents: number;
@@ -88,15 +89,17 @@ export class WebRtcSwarms<C> {
       return WEBRTC_OK;
     }
     let peer = swarm?.peers.get(peerId);
-    if (peer === undefined || peer.conn !== conn) {
+    // A peer_id belongs to the connection that announced it until that connection closes (or
+    // the peer times out): peer_ids are shown to other peers with every relayed offer, and
+    // taking one over would divert the offers meant for its owner.
+    if (peer !== undefined && peer.conn !== conn) return WEBRTC_PEER_ID_TAKEN;
+    if (peer === undefined) {
       if (swarm === undefined && this.swarms.size >= this.limits.maxTorrents) return WEBRTC_FULL_TORRENTS;
       if (this.peerCount >= this.limits.maxPeers) return WEBRTC_FULL_PEERS;
       if (swarm === undefined) {
         swarm = new WebRtcSwarm<C>(infoHash);
         this.swarms.set(infoHash, swarm);
       }
-      // The same peer_id on a new connection (a reconnect) replaces the old entry.
-      if (peer !== undefined) this.removePeer(peer);
       peer = { id: peerId, conn, swarm, seeder: false, counted: false, seen: now, index: swarm.list.length };
       swarm.peers.set(peerId, peer);
       swarm.list.push(peer);
@@ -139,10 +142,13 @@ export class WebRtcSwarms<C> {
     return { complete: s.seeders, incomplete: s.list.length - s.seeders, downloaded: s.downloaded };
   }
 
-  /** Remove what the connection announced (it closed), given the info_hash -> peer_id it used. */
-  removeConnection(conn: C, joined: Map<string, string>): void {
-    for (const [infoHash, peerId] of joined) {
-      const peer = this.swarms.get(infoHash)?.peers.get(peerId);
+  /**
+   * Remove what the connection announced (it closed), given each peer it announced as
+   * info_hash + peer_id (40 characters).
+   */
+  removeConnection(conn: C, joined: Iterable<string>): void {
+    for (const key of joined) {
+      const peer = this.swarms.get(key.slice(0, 20))?.peers.get(key.slice(20));
       if (peer !== undefined && peer.conn === conn) this.removePeer(peer);
     }
   }
