@@ -6,7 +6,8 @@
  * protocol; operator only reads the rules and the store; config is read by all:
  *   config/      every setting declared once: flags, TRACKER_* variables, TOML, --help
  *   tracker.ts   wires the rooms below on one port and runs the timers
- *   server/      thin adapters per transport: HTTP (Bun.serve), UDP (Bun.udpSocket, BEP 15)
+ *   server/      thin adapters per transport: HTTP (Bun.serve), UDP (Bun.udpSocket, BEP 15),
+ *                WebSocket (WebTorrent)
  *   rules/       the tracker's rules, once for every transport: announce(), scrape()
  *   store/       the swarm store interface, and the packed in-memory store behind it
  *   protocol/    pure codecs: bencode, HTTP queries, BEP 15 packets, compact peers

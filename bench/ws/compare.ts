@@ -228,12 +228,42 @@ function ratios(a: Summary | undefined, b: Summary | undefined): Record<string, 
   if (!a || !b || a.runs === 0 || b.runs === 0) return null;
   return Object.fromEntries(RATIO_KEYS.map((k) => [k, a[k] / b[k]]));
 }
+/**
+ * Median over rounds of the ratio within each round (both servers ran that round, minutes
+ * apart at most): steadier than the ratio of medians when the machine's load drifts.
+ */
+function pairedRatios(a: WsServerName, b: WsServerName): Record<string, number> | null {
+  const per: Record<string, number[]> = Object.fromEntries(RATIO_KEYS.map((k) => [k, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const x = runs.find((r) => r.server === a && r.round === round && !r.error);
+    const y = runs.find((r) => r.server === b && r.round === round && !r.error);
+    if (!x || !y) continue;
+    const v = (r: Run): Record<(typeof RATIO_KEYS)[number], number> => ({
+      announcesPerSec: r.load!.announcesPerSec,
+      offersReceivedPerSec: r.load!.offersReceivedPerSec,
+      answersReceivedPerSec: r.load!.answersReceivedPerSec,
+      scrapesPerSec: r.load!.scrapesPerSec,
+      cpuMicrosPerAnnounce: r.cpuMicrosPerAnnounce!,
+      rssPeakMiB: r.rssPeakKiB! / 1024,
+    });
+    const vx = v(x);
+    const vy = v(y);
+    for (const k of RATIO_KEYS) per[k]!.push(vx[k] / vy[k]);
+  }
+  if (per.announcesPerSec!.length === 0) return null;
+  return Object.fromEntries(RATIO_KEYS.map((k) => [k, median(per[k]!)]));
+}
+const paired = {
+  oursVsFloor: pairedRatios("ours", "floor"),
+  oursVsNpm: pairedRatios("ours", "npm"),
+  floorVsNpm: pairedRatios("floor", "npm"),
+};
 const oursVsFloor = ratios(summary.ours, summary.floor);
 const oursVsNpm = ratios(summary.ours, summary.npm);
 const floorVsNpm = ratios(summary.floor, summary.npm);
 
 if (opts.json) {
-  console.log(JSON.stringify({ options: opts, summary, ratios: { oursVsFloor, oursVsNpm, floorVsNpm }, runs }));
+  console.log(JSON.stringify({ options: opts, summary, ratios: { oursVsFloor, oursVsNpm, floorVsNpm }, pairedRatios: paired, runs }));
 } else {
   const rows: [string, (s: Summary) => string][] = [
     ["runs ok / failed", (s) => `${s.runs} / ${s.failedRuns}`],
@@ -259,11 +289,22 @@ if (opts.json) {
   for (const [label, f] of rows) {
     lines.push(label.padEnd(30) + names.map((n) => (summary[n]!.runs > 0 || label.startsWith("runs") ? f(summary[n]!) : "-").padStart(16)).join(""));
   }
-  for (const [label, r] of [["ours / floor", oursVsFloor], ["ours / npm", oursVsNpm], ["floor / npm", floorVsNpm]] as const) {
-    if (!r) continue;
-    lines.push(
-      `${label}: ` + RATIO_KEYS.map((k) => `${k} ${r[k]!.toFixed(2)}x`).join(", "),
-    );
+  const short: Record<(typeof RATIO_KEYS)[number], string> = {
+    announcesPerSec: "announces/s",
+    offersReceivedPerSec: "offers/s",
+    answersReceivedPerSec: "answers/s",
+    scrapesPerSec: "scrapes/s",
+    cpuMicrosPerAnnounce: "CPU/announce",
+    rssPeakMiB: "RSS peak",
+  };
+  for (const [title, set] of [
+    ["ratios of the medians", { "ours / floor": oursVsFloor, "ours / npm": oursVsNpm, "floor / npm": floorVsNpm }],
+    ["medians of the per-round ratios", { "ours / floor": paired.oursVsFloor, "ours / npm": paired.oursVsNpm, "floor / npm": paired.floorVsNpm }],
+  ] as const) {
+    lines.push(`${title}:`);
+    for (const [label, r] of Object.entries(set)) {
+      if (r) lines.push(`  ${label.padEnd(13)} ` + RATIO_KEYS.map((k) => `${short[k]} ${r[k]!.toFixed(2)}x`).join(", "));
+    }
   }
   for (const n of names) {
     const s = summary[n]!;
