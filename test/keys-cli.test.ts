@@ -7,6 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Database } from "bun:sqlite";
 import { PasskeyDb } from "../src/access/passkey-db.ts";
 import { humanBytes, parseDuration, runKeysCommand } from "../src/cli/keys.ts";
 
@@ -39,6 +40,19 @@ async function ok(...args: string[]): Promise<string> {
 const now = () => Math.floor(Date.now() / 1000);
 
 describe("keys", () => {
+  // Regression: 1 key in 64 started with '-', and `keys revoke <it>` took it for an option
+  // (seen as a rare failure of the test below). Keys made before the fix may still do.
+  test("a key starting with '-' is a KEY, not an option: revoke and stats take it", async () => {
+    const db = newPath();
+    await ok("add", "--db", db);
+    const d = new Database(db);
+    const key = "-" + "k".repeat(31);
+    d.run("INSERT INTO passkeys (key, note, created) VALUES (?, '', ?)", [key, now()]);
+    d.close();
+    expect(await ok("stats", key, "--db", db)).toBe(`${key}: 0 torrents\n`);
+    expect(await ok("revoke", key, "--db", db)).toBe(`revoked ${key}\n`);
+  });
+
   test("add -> list shows it -> revoke -> list shows it revoked", async () => {
     const db = newPath();
     const key = (await ok("add", "--db", db, "--note", "alice")).trim();

@@ -55,6 +55,10 @@ describe("generatePasskey", () => {
     for (const n of counts.values()) expect(Math.abs(n - 2500)).toBeLessThan(300);
   });
 
+  test("never starts with '-' (a command line would read it as an option)", () => {
+    for (let i = 0; i < 5000; i++) expect(generatePasskey()[0]).not.toBe("-");
+  });
+
   test("isPasskeyShape: exactly 32 characters of A-Z a-z 0-9 - _", () => {
     expect(isPasskeyShape("aZ09-_".padEnd(32, "x"))).toBe(true);
     expect(isPasskeyShape("a".repeat(31))).toBe(false);

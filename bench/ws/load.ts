@@ -76,7 +76,13 @@ if (!opts.target) {
   console.error(USAGE);
   process.exit(2);
 }
-const url = assertLoopbackUrl(opts.target);
+let url: URL;
+try {
+  url = assertLoopbackUrl(opts.target);
+} catch (e) {
+  console.error((e as Error).message);
+  process.exit(2);
+}
 if (opts.sources !== 1) {
   console.error(
     "--sources: Bun's WebSocket client cannot bind a local (source) address (no such option; `localAddress` is ignored): only --sources 1. See bench/ws/README.md.",

@@ -15,9 +15,14 @@ export const PASSKEY_LENGTH = 32;
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const SHAPE = /^[A-Za-z0-9_-]{32}$/;
 
-/** A new random passkey (crypto.getRandomValues; the low 6 bits of each byte pick a character). */
+/**
+ * A new random passkey (crypto.getRandomValues; the low 6 bits of each byte pick a character).
+ * Never starting with '-': a command line would take such a key for an option (`keys revoke
+ * -Ab...`). The first character is drawn again until it is not one (uniform over the other 63).
+ */
 export function generatePasskey(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(PASSKEY_LENGTH));
+  while (ALPHABET[bytes[0]! & 63] === "-") bytes[0] = crypto.getRandomValues(new Uint8Array(1))[0]!;
   let key = "";
   for (const b of bytes) key += ALPHABET[b & 63];
   return key;

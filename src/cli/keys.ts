@@ -75,7 +75,9 @@ function parseArgs(argv: readonly string[]): Invocation {
   const inv: Omit<Invocation, "command" | "args"> = { db: undefined, json: false, note: undefined, expiresIn: undefined };
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]!;
-    if (!word.startsWith("-") || word === "-") {
+    // A passkey may start with '-' (keys made before generatePasskey avoided it): its shape,
+    // 32 characters, is no option's.
+    if (!word.startsWith("-") || word === "-" || isPasskeyShape(word)) {
       positional.push(word);
       continue;
     }
