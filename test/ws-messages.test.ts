@@ -70,11 +70,12 @@ describe("readWsRequest: scrapes", () => {
 
 describe("answers", () => {
   test("each is valid JSON carrying what the clients match on, binary strings intact", () => {
-    expect(JSON.parse(announceAnswer(H, 1, 2, 120))).toEqual({ action: "announce", info_hash: H, complete: 1, incomplete: 2, interval: 120 });
-    expect(JSON.parse(relayedOffer(H, P, JSON.stringify({ type: "offer", sdp: "a\r\nb\"c" }), O))).toEqual({
+    const j = JSON.stringify;
+    expect(JSON.parse(announceAnswer(j(H), 1, 2, 120))).toEqual({ action: "announce", info_hash: H, complete: 1, incomplete: 2, interval: 120 });
+    expect(JSON.parse(relayedOffer(j(H), j(P), j({ type: "offer", sdp: "a\r\nb\"c" }), j(O)))).toEqual({
       action: "announce", info_hash: H, peer_id: P, offer: { type: "offer", sdp: "a\r\nb\"c" }, offer_id: O,
     });
-    expect(JSON.parse(relayedAnswer(H, P, { type: "answer", sdp: "z" }, O))).toEqual({ action: "announce", info_hash: H, peer_id: P, answer: { type: "answer", sdp: "z" }, offer_id: O });
+    expect(JSON.parse(relayedAnswer(j(H), j(P), j({ type: "answer", sdp: "z" }), j(O)))).toEqual({ action: "announce", info_hash: H, peer_id: P, answer: { type: "answer", sdp: "z" }, offer_id: O });
     expect(JSON.parse(scrapeAnswer([{ infoHash: H, complete: 1, incomplete: 0, downloaded: 3 }]))).toEqual({
       action: "scrape", files: { [H]: { complete: 1, incomplete: 0, downloaded: 3 } },
     });

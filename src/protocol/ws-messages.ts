@@ -138,22 +138,21 @@ function bad(reason: string, action: WsBad["action"], infoHash: string | null): 
 }
 
 // ---- answers --------------------------------------------------------------------------------
+// The builders take their string fields already JSON-encoded (`...Json`, from JSON.stringify):
+// one message's info_hash and peer_id go into its answer and into every offer it relays, and
+// binary strings are mostly escapes, so each is encoded once per message, not once per use.
 
-export function announceAnswer(infoHash: string, complete: number, incomplete: number, interval: number): string {
-  return `{"action":"announce","info_hash":${JSON.stringify(infoHash)},"complete":${complete},"incomplete":${incomplete},"interval":${interval}}`;
+export function announceAnswer(infoHashJson: string, complete: number, incomplete: number, interval: number): string {
+  return `{"action":"announce","info_hash":${infoHashJson},"complete":${complete},"incomplete":${incomplete},"interval":${interval}}`;
 }
 
-/**
- * The offer relayed to a peer. `offerJson` is the offer object already serialised once for all
- * its copies (an announce's offers each go to one peer, but serialising per target would repeat
- * the SDP's escaping).
- */
-export function relayedOffer(infoHash: string, fromPeerId: string, offerJson: string, offerId: string): string {
-  return `{"action":"announce","info_hash":${JSON.stringify(infoHash)},"peer_id":${JSON.stringify(fromPeerId)},"offer":${offerJson},"offer_id":${JSON.stringify(offerId)}}`;
+/** The offer relayed to a peer (the offer object serialised as it came). */
+export function relayedOffer(infoHashJson: string, fromPeerIdJson: string, offerJson: string, offerIdJson: string): string {
+  return `{"action":"announce","info_hash":${infoHashJson},"peer_id":${fromPeerIdJson},"offer":${offerJson},"offer_id":${offerIdJson}}`;
 }
 
-export function relayedAnswer(infoHash: string, fromPeerId: string, answer: unknown, offerId: string): string {
-  return `{"action":"announce","info_hash":${JSON.stringify(infoHash)},"peer_id":${JSON.stringify(fromPeerId)},"answer":${JSON.stringify(answer)},"offer_id":${JSON.stringify(offerId)}}`;
+export function relayedAnswer(infoHashJson: string, fromPeerIdJson: string, answerJson: string, offerIdJson: string): string {
+  return `{"action":"announce","info_hash":${infoHashJson},"peer_id":${fromPeerIdJson},"answer":${answerJson},"offer_id":${offerIdJson}}`;
 }
 
 export function scrapeAnswer(files: { infoHash: string; complete: number; incomplete: number; downloaded: number }[]): string {

@@ -81,7 +81,8 @@ export function createWebSocketTracker(rules: TrackerRules): WebSocketTracker {
       const target = rules.answerTarget(m.infoHash, m.peerId, m.answer.toPeerId, m.answer.offerId, ws, d.passkey);
       if (typeof target === "string") return fail(ws, target, "announce", m.infoHash);
       counters[C.wsAnswersRelayed]!++;
-      send(target.conn as ServerWebSocket<WsData>, relayedAnswer(m.infoHash, m.peerId, m.answer.answer, m.answer.offerId));
+      const j = JSON.stringify;
+      send(target.conn as ServerWebSocket<WsData>, relayedAnswer(j(m.infoHash), j(m.peerId), j(m.answer.answer), j(m.answer.offerId)));
       return;
     }
     counters[C.wsAnnounces]!++;
@@ -101,14 +102,17 @@ export function createWebSocketTracker(rules: TrackerRules): WebSocketTracker {
     if (res.refusal !== null) return fail(ws, res.refusal, "announce", m.infoHash);
     if (m.event === EVENT_STOPPED) d.joined.delete(m.infoHash + m.peerId);
     else d.joined.add(m.infoHash + m.peerId);
-    send(ws, announceAnswer(m.infoHash, res.complete, res.incomplete, res.interval));
+    const hashJson = JSON.stringify(m.infoHash);
+    send(ws, announceAnswer(hashJson, res.complete, res.incomplete, res.interval));
+    if (res.peers.length === 0) return;
     const now = Math.floor(Date.now() / 1000);
+    const fromJson = JSON.stringify(m.peerId);
     for (let i = 0; i < res.peers.length; i++) {
       const peer = res.peers[i]!;
       const offer = m.offers[i]!;
       if (!rules.webrtc.addOffer(m.infoHash, offer.offerId, m.peerId, peer.id, now)) break; // too many pending
       counters[C.wsOffersRelayed]!++;
-      send(peer.conn as ServerWebSocket<WsData>, relayedOffer(m.infoHash, m.peerId, JSON.stringify(offer.offer), offer.offerId));
+      send(peer.conn as ServerWebSocket<WsData>, relayedOffer(hashJson, fromJson, JSON.stringify(offer.offer), JSON.stringify(offer.offerId)));
     }
   }
 
