@@ -18,12 +18,13 @@
  *   cli/         `sc6-tracker keys ...`: passkeys from the command line
  */
 import { AccessStartError } from "./access/access-list-keeper.ts";
-import { runKeysCommand } from "./cli/keys.ts";
 import { parseCommandLine } from "./config/config.ts";
 import { startTracker, type Tracker } from "./tracker.ts";
 
-// `sc6-tracker keys ...`: private mode's key management, on the same database (src/cli/keys.ts).
+// `sc6-tracker keys ...`: private mode's key management, on the same database (src/cli/keys.ts;
+// loaded only here, so the tracker itself does not load SQLite unless --private asks for it).
 if (process.argv[2] === "keys") {
+  const { runKeysCommand } = await import("./cli/keys.ts");
   const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : s + "\n");
   const err = (s: string) => process.stderr.write(s.endsWith("\n") ? s : s + "\n");
   process.exit(await runKeysCommand(process.argv.slice(3), process.env, out, err));

@@ -4,7 +4,7 @@
  * store's sweep (a slice every second) and the load-driven interval step with its terminal line.
  */
 import { startAccessListKeeper, type AccessListKeeper } from "./access/access-list-keeper.ts";
-import { startPrivateKeeper, type PrivateKeeper } from "./access/private-keeper.ts";
+import type { PrivateKeeper } from "./access/private-keeper.ts";
 import { reloadConfig, type Reload } from "./config/reload.ts";
 import type { Config } from "./config/types.ts";
 import { startIntervalStep } from "./operator/interval-step.ts";
@@ -66,9 +66,10 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
   rules.log = log;
   // The access list first: a list that does not load stops the start before anything runs.
   const access = startAccessListKeeper(() => rules.config, (mode, list) => rules.setAccess(mode, list), info, warn);
-  let privateMode: PrivateKeeper | null;
+  let privateMode: PrivateKeeper | null = null;
   try {
-    privateMode = startPrivateKeeper(rules, info, warn);
+    // Loaded only in private mode: it brings SQLite (bun:sqlite) with it.
+    if (config.private) privateMode = (await import("./access/private-keeper.ts")).startPrivateKeeper(rules, info, warn);
   } catch (e) {
     access.stop();
     throw e;

@@ -36,7 +36,7 @@
  */
 import type { Accounting } from "../access/accounting.ts";
 import type { InfoHashSet } from "../access/info-hash-list.ts";
-import type { PasskeyTable } from "../access/passkey-db.ts";
+import type { PasskeyTable } from "../access/passkey.ts";
 import type { Config } from "../config/types.ts";
 import { EVENT_COMPLETED, EVENT_STOPPED } from "../protocol/events.ts";
 import { MemoryStore } from "../store/memory/memory-store.ts";
