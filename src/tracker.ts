@@ -65,7 +65,7 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
   };
   rules.log = log;
   // The access list first: a list that does not load stops the start before anything runs.
-  const access = startAccessListKeeper(() => rules.config, (mode, list) => rules.setAccess(mode, list), info, warn);
+  const access = await startAccessListKeeper(() => rules.config, (mode, list) => rules.setAccess(mode, list), info, warn);
   let privateMode: PrivateKeeper | null = null;
   try {
     // Loaded only in private mode: it brings SQLite (bun:sqlite) with it.

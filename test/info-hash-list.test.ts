@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { InfoHashSet, infoHashFromText, parseInfoHashList } from "../src/access/info-hash-list.ts";
+import { InfoHashSet, infoHashFromText, parseInfoHashList, parseInfoHashListSliced } from "../src/access/info-hash-list.ts";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const fromHex = (h: string) => new Uint8Array(Buffer.from(h, "hex"));
@@ -263,5 +263,33 @@ describe("InfoHashSet.has", () => {
     expect(falsePositives).toBe(0);
     // Load at most 1/2: the table has at least 2n slots of 4 bytes.
     expect(set.bytes).toBeGreaterThanOrEqual(n * 20 + 2 * n * 4);
+  });
+});
+
+describe("parseInfoHashListSliced", () => {
+  const hexOf = (k: number) => k.toString(16).padStart(40, "0");
+
+  test("gives the same set as the one-go parse, pausing between slices of lines and keys", async () => {
+    const text = Array.from({ length: 1000 }, (_, k) => hexOf(k)).join("\n");
+    let pauses = 0;
+    const r = await parseInfoHashListSliced(text, 100, async () => void pauses++);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.set.size).toBe(1000);
+    for (let k = 0; k < 1000; k++) expect(contains(r.set, hexOf(k))).toBe(true);
+    expect(contains(r.set, hexOf(1000))).toBe(false);
+    // 1,000 lines in slices of 100: a pause between slices; the 1,000 keys go in one batch.
+    expect(pauses).toBe(9);
+    let buildPauses = 0;
+    await parseInfoHashListSliced(Array.from({ length: 3000 }, (_, k) => hexOf(k)).join("\n"), 1_000_000, async () => void buildPauses++);
+    expect(buildPauses).toBe(0); // one slice of lines; 3,000 keys in batches of 1,024 within one slice
+    let smallSlices = 0;
+    await parseInfoHashListSliced(Array.from({ length: 3000 }, (_, k) => hexOf(k)).join("\n"), 1500, async () => void smallSlices++);
+    expect(smallSlices).toBe(1 + 1); // lines: after 1,500; keys: between batches once 1,500 passed
+  });
+
+  test("a bad line is reported as by the one-go parse", async () => {
+    const text = [hexOf(1), hexOf(2), "nope", hexOf(3)].join("\n");
+    expect(await parseInfoHashListSliced(text, 1, async () => {})).toEqual(parseInfoHashList(text));
   });
 });

@@ -18,7 +18,7 @@ import { readFileSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { Config } from "../config/types.ts";
 import { ACCESS_OFF, accessModeOf, type AccessMode } from "../rules/tracker-rules.ts";
-import { InfoHashSet, parseInfoHashList } from "./info-hash-list.ts";
+import { type InfoHashListParse, InfoHashSet, parseInfoHashList, parseInfoHashListSliced } from "./info-hash-list.ts";
 
 /** Quiet time after the last change event before the file is read. */
 const WATCH_SETTLE_MS = 150;
@@ -49,15 +49,29 @@ export interface AccessListKeeper {
   stop(): void;
 }
 
-/** The list at `path`, parsed; or why it cannot be used, in one line naming file and line. */
-export function loadAccessList(path: string): { ok: true; list: InfoHashSet } | { ok: false; message: string } {
-  let text: string;
+type Loaded = { ok: true; list: InfoHashSet } | { ok: false; message: string };
+
+/** The list at `path`, parsed at once; or why it cannot be used, in one line naming file and line. */
+export function loadAccessList(path: string): Loaded {
+  const text = readList(path);
+  return typeof text !== "string" ? text : loaded(path, parseInfoHashList(text));
+}
+
+/** loadAccessList without holding the event loop (parseInfoHashListSliced): for reloads. */
+export async function loadAccessListSliced(path: string): Promise<Loaded> {
+  const text = readList(path);
+  return typeof text !== "string" ? text : loaded(path, await parseInfoHashListSliced(text));
+}
+
+function readList(path: string): string | { ok: false; message: string } {
   try {
-    text = readFileSync(path, "utf8");
+    return readFileSync(path, "utf8");
   } catch (e) {
     return { ok: false, message: `${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
   }
-  const parsed = parseInfoHashList(text);
+}
+
+function loaded(path: string, parsed: InfoHashListParse): Loaded {
   if (!parsed.ok) return { ok: false, message: `${path}: line ${parsed.line}: ${parsed.reason}: "${parsed.content}"` };
   return { ok: true, list: parsed.set };
 }
@@ -71,14 +85,16 @@ export class AccessStartError extends Error {}
 /**
  * Load the list the configuration names and keep it in force through `apply`. `config()` is
  * read at each reload (SIGHUP may have changed mode or path). `log` gets successful reloads,
- * `warn` refused ones. Throws AccessStartError when the list cannot be loaded at start.
+ * `warn` refused ones. Rejects with AccessStartError when the list cannot be loaded at start.
+ * Reloads parse in slices (parseInfoHashListSliced), so a large list does not hold the event
+ * loop; requests meanwhile see the old list, then the new one whole.
  */
-export function startAccessListKeeper(
+export async function startAccessListKeeper(
   config: () => Config,
   apply: (mode: AccessMode, list: InfoHashSet | null) => void,
   log: (line: string) => void,
   warn: (line: string) => void,
-): AccessListKeeper {
+): Promise<AccessListKeeper> {
   let status: AccessListStatus | null = null;
   let watcher: FSWatcher | null = null;
   let watchedPath = "";
@@ -112,10 +128,35 @@ export function startAccessListKeeper(
     settle = null;
   }
 
+  /** A reload under way (later reloads wait for it, then run once more). */
+  let running = false;
+  let again: string | null = null;
+  let stopped = false;
+
+  /** Reload in the background (SIGHUP, file change): the list is parsed in slices. */
   function reload(trigger: string): void {
+    if (running) {
+      again = trigger;
+      return;
+    }
+    running = true;
+    void (async () => {
+      try {
+        for (let t: string | null = trigger; t !== null && !stopped; t = again) {
+          again = null;
+          await reloadNow(t, loadAccessListSliced);
+        }
+      } catch (e) {
+        warn(`access list: reload failed: ${(e as Error).message}`);
+      } finally {
+        running = false;
+      }
+    })();
+  }
+
+  async function reloadNow(trigger: string, load: (path: string) => Loaded | Promise<Loaded>): Promise<void> {
     const c = config();
     const mode = accessModeOf(c.accessMode);
-    const now = new Date().toISOString();
     if (mode === ACCESS_OFF) {
       if (status !== null) log(`access list: access-mode is off (${trigger}): every torrent is served`);
       apply(ACCESS_OFF, null);
@@ -124,7 +165,9 @@ export function startAccessListKeeper(
       return;
     }
     const path = c.accessList;
-    const loaded = loadAccessList(path);
+    const loaded = await load(path);
+    if (stopped) return;
+    const now = new Date().toISOString();
     const modeText = c.accessMode as "allow" | "deny";
     if (!loaded.ok) {
       if (status === null) {
@@ -158,12 +201,17 @@ export function startAccessListKeeper(
     watchFile(path);
   }
 
-  reload("start");
+  // At start, in one go: the tracker must not serve before the list is in force (nor at all
+  // without it, hence the throw).
+  await reloadNow("start", loadAccessList);
   return {
     get status() {
       return status;
     },
     reload,
-    stop: unwatch,
+    stop() {
+      stopped = true;
+      unwatch();
+    },
   };
 }
