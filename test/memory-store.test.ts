@@ -469,3 +469,50 @@ describe("MemoryStore: torrent filter", () => {
     expect(announce(s, 1, 1)).toBe(STORE_REFUSED_TORRENT);
   });
 });
+
+describe("MemoryStore: the full scrape's order, taken in steps", () => {
+  test("torrents that come and go between the steps never break the order; those there throughout are all visited once", () => {
+    const s = new MemoryStore(limits);
+    for (let t = 1; t <= 1000; t++) announce(s, t * 7919, 1);
+    const steps = s.orderTorrents(16); // small slices: many steps
+    let created = 0;
+    let step = steps.next();
+    const gone = new Set<number>();
+    for (let i = 0; !step.done; i++) {
+      if (i % 3 === 0 && gone.size < 100) {
+        const t = (1 + gone.size * 9) * 7919; // leaves (its only peer stops): the id is freed
+        announce(s, t, 1, { event: EVENT_STOPPED });
+        gone.add(t);
+      }
+      if (i % 4 === 0) announce(s, 5_000_000 + created++, 2); // new torrents, often on freed ids
+      step = steps.next();
+    }
+    const order = step.value;
+    const seen: number[] = [];
+    order.visit(0, order.count, (h, off) => seen.push(new DataView(h.buffer, h.byteOffset + off, 4).getUint32(0)));
+    // Strictly ascending by info_hash (the first 4 bytes here are distinct).
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThan(seen[i - 1]!);
+    const stayed = Array.from({ length: 1000 }, (_, k) => (k + 1) * 7919).filter((t) => !gone.has(t));
+    const visited = new Set(seen);
+    for (const t of stayed) expect(visited.has(t)).toBe(true);
+    expect(created).toBeGreaterThan(10);
+    expect(gone.size).toBe(100);
+  });
+
+  test("in steps or at once, the same order", () => {
+    const s = new MemoryStore(limits);
+    for (let t = 0; t < 3000; t++) announce(s, (t * 2654435761) >>> 0, 1);
+    const list = (o: ReturnType<MemoryStore["torrentsInHashOrder"]>) => {
+      const out: string[] = [];
+      o.visit(0, o.count, (h, off) => out.push(Buffer.from(h.subarray(off, off + 20)).toString("hex")));
+      return out;
+    };
+    const steps = s.orderTorrents(7);
+    let r = steps.next();
+    while (!r.done) r = steps.next();
+    const stepped = list(r.value);
+    expect(stepped).toEqual(list(s.torrentsInHashOrder()));
+    expect(stepped).toEqual([...stepped].sort());
+    expect(stepped.length).toBe(3000);
+  });
+});

@@ -41,10 +41,17 @@ const RENDER_SLICE = 16_384;
  * The whole bencoded full-scrape answer for the store as it is at the start (torrents created
  * meanwhile are left for the next render; ones gone meanwhile are left out). Written a slice at
  * a time with a turn of the event loop in between, so announces are served while it renders;
- * only the store's ordering (one native sort) runs in one go.
+ * the store's ordering of the torrents is taken in steps the same way.
  */
 export async function renderFullScrape(store: SwarmStore, slice = RENDER_SLICE): Promise<Uint8Array<ArrayBuffer>> {
-  const order = store.torrentsInHashOrder();
+  // Ordering the torrents is sliced too: a turn of the loop between its steps.
+  const steps = store.orderTorrents();
+  let step = steps.next();
+  while (!step.done) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    step = steps.next();
+  }
+  const order = step.value;
   // A large typed array is mapped zero pages: only the ones written become resident.
   const out = new Uint8Array(K_FILES.length + 2 + order.count * ENTRY_MAX);
   let o = writeRaw(out, 0, K_FILES);

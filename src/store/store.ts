@@ -199,9 +199,11 @@ export interface SwarmStore {
   peerIdState(): PeerIdState;
   /** Start keeping peer ids (if allowed): the first client that would see them has asked. */
   usePeerIds(): void;
-  /**
-   * Every torrent now, in info_hash order, to be read in slices (full scrape; not a hot path:
-   * ordering the torrents is one native sort).
-   */
+  /** Every torrent now, in info_hash order, to be read in slices (full scrape, tests). */
   torrentsInHashOrder(): TorrentOrder;
+  /**
+   * torrentsInHashOrder in steps: yields between slices of the ordering's work, so the caller
+   * can let the event loop turn (the full scrape does), and returns the same order.
+   */
+  orderTorrents(): Generator<void, TorrentOrder>;
 }
