@@ -1,7 +1,9 @@
 /**
- * startTracker(config): wires the rooms together. The rules (with their store) serve the HTTP
- * and UDP adapters on one port; the operator routes ride on the HTTP adapter; two timers run the
- * store's sweep (a slice every second) and the load-driven interval step with its terminal line.
+ * startTracker(config): wires the rooms together. The rules (with their store and the WebRTC
+ * swarms) serve the HTTP, UDP and WebSocket adapters on one port; the operator routes ride on
+ * the HTTP adapter; the access keepers (list, private mode) load what the rules consult before
+ * anything listens; timers run the store's sweep (a slice every second), the WebRTC sweep, and
+ * the load-driven interval step with its terminal line.
  */
 import { startAccessListKeeper, type AccessListKeeper } from "./access/access-list-keeper.ts";
 import type { PrivateKeeper } from "./access/private-keeper.ts";

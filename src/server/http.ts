@@ -1,5 +1,6 @@
 /**
- * The HTTP adapter: Bun.serve's fetch handler for /announce, /scrape and the other paths.
+ * The HTTP adapter: Bun.serve's fetch handler for /announce, /scrape and the other paths, and
+ * the door to the WebSocket tracker (an `Upgrade: websocket` on `/` or an announce path).
  * Thin: it finds the path, hands the raw URL to the pure query parsers, fills a protocol-neutral
  * request for the rules (src/rules/) and bencodes their result into one preallocated buffer.
  * The only allocations per announce are the ones Bun makes for the Request/Response, the path
@@ -202,8 +203,9 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
   }
 
   /**
-   * A WebSocket upgrade on an announce path? Only asked of requests that are not an HTTP
-   * announce (no query, or one that does not parse): real announces never pay for the header.
+   * A WebSocket upgrade on an announce path? Asked only of requests without a query string
+   * (an HTTP announce always has one: its info_hash), so announces never pay for the header
+   * lookup. A WebSocket URL with a query is answered as an HTTP announce.
    */
   function webSocketUpgrade(req: Request, server: Server<any>, key: string | null): Response | undefined | null {
     if (opts.webSocket === undefined || req.headers.get("upgrade")?.toLowerCase() !== "websocket") return null;
