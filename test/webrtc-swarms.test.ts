@@ -50,17 +50,31 @@ test("capacity: torrents and peers", () => {
 test("a pending offer is answered once, by its target, to its sender, before it expires; their number is bounded", () => {
   const s = new WebRtcSwarms<object>(limits);
   const O = id("o");
-  expect(s.addOffer(H, O, id("a"), id("b"), 100)).toBe(true);
-  expect(s.takeOffer(H, O, id("c"), id("a"), 100)).toBe(false); // not sent to c
-  expect(s.takeOffer(H, O, id("b"), id("x"), 100)).toBe(false); // not from x (and now used up)
-  expect(s.takeOffer(H, O, id("b"), id("a"), 100)).toBe(false);
-  s.addOffer(H, O, id("a"), id("b"), 100);
-  expect(s.takeOffer(H, O, id("b"), id("a"), 221)).toBe(false); // expired (120 s)
-  s.addOffer(H, O, id("a"), id("b"), 100);
-  expect(s.takeOffer(H, O, id("b"), id("a"), 220)).toBe(true);
-  for (const t of ["1", "2", "3"]) expect(s.addOffer(H, id(t), id("a"), id("b"), 100)).toBe(true);
-  expect(s.addOffer(H, id("4"), id("a"), id("b"), 100)).toBe(false); // maxPendingOffers
+  s.announce(H, id("a"), {}, false, false, false, 0, 100, out);
+  s.announce(H, id("b"), {}, false, false, false, 0, 100, out);
+  s.announce(H, id("c"), {}, false, false, false, 0, 100, out);
+  const [b, c] = [s.peer(H, id("b"))!, s.peer(H, id("c"))!];
+  expect(s.addOffer(b, O, id("a"), 100)).toBe(true);
+  expect(s.takeOffer(c, O, id("a"), 100)).toBe(false); // not sent to c
+  expect(s.takeOffer(b, O, id("x"), 100)).toBe(false); // not from x (and now used up)
+  expect(s.takeOffer(b, O, id("a"), 100)).toBe(false);
+  s.addOffer(b, O, id("a"), 100);
+  expect(s.takeOffer(b, O, id("a"), 221)).toBe(false); // expired (120 s)
+  s.addOffer(b, O, id("a"), 100);
+  expect(s.takeOffer(b, O, id("a"), 220)).toBe(true);
+  expect(s.pendingOffers).toBe(0);
+  for (const t of ["1", "2", "3"]) expect(s.addOffer(b, id(t), id("a"), 100)).toBe(true);
+  expect(s.addOffer(b, id("4"), id("a"), 100)).toBe(false); // maxPendingOffers
+  s.sweep(150);
+  expect(s.pendingOffers).toBe(3); // not expired yet
   s.sweep(300);
+  expect(s.pendingOffers).toBe(0);
+  expect(s.peerCount).toBe(0); // (and the peers, silent since 100, are gone too)
+  const dConn = {};
+  s.announce(H, id("d"), dConn, false, false, false, 0, 300, out);
+  s.addOffer(s.peer(H, id("d"))!, id("5"), id("a"), 300);
+  expect(s.pendingOffers).toBe(1);
+  s.announce(H, id("d"), dConn, false, true, false, 0, 300, out); // d leaves: its pending offers go
   expect(s.pendingOffers).toBe(0);
 });
 

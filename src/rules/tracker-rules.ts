@@ -330,9 +330,10 @@ export class TrackerRules {
     }
     // The answerer must be the peer the offer went to, on its own connection: a peer_id is
     // only a claim, the connection it announced on is not.
-    const self = this.webrtc.peer(infoHash, answerer);
-    const genuine = self !== undefined && self.conn === conn && this.webrtc.takeOffer(infoHash, offerId, answerer, toPeerId, now);
-    const target = genuine ? this.webrtc.peer(infoHash, toPeerId) : undefined;
+    const swarm = this.webrtc.swarms.get(infoHash);
+    const self = swarm?.peers.get(answerer);
+    const genuine = self !== undefined && self.conn === conn && this.webrtc.takeOffer(self, offerId, toPeerId, now);
+    const target = genuine ? swarm!.peers.get(toPeerId) : undefined;
     if (target === undefined) {
       this.counters[C.wsAnswersRefused]!++;
       return REFUSED_ANSWER;

@@ -110,7 +110,7 @@ export function createWebSocketTracker(rules: TrackerRules): WebSocketTracker {
     for (let i = 0; i < res.peers.length; i++) {
       const peer = res.peers[i]!;
       const offer = m.offers[i]!;
-      if (!rules.webrtc.addOffer(m.infoHash, offer.offerId, m.peerId, peer.id, now)) break; // too many pending
+      if (!rules.webrtc.addOffer(peer, offer.offerId, m.peerId, now)) break; // too many pending
       counters[C.wsOffersRelayed]!++;
       send(peer.conn as ServerWebSocket<WsData>, relayedOffer(hashJson, fromJson, JSON.stringify(offer.offer), JSON.stringify(offer.offerId)));
     }
