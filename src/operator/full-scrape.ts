@@ -15,7 +15,7 @@
  * request that accepts gzip and cached alongside; answers stream the shared bodies (below). Not
  * a hot path: rendering allocates freely (one bound-sized buffer; the store allocates its sort)
  * and runs in slices; the store hands the torrents over in info_hash order
- * (MemoryStore.sortTorrents explains how it sorts 10M hashes fast).
+ * in steps (MemoryStore.sortTorrents explains how it sorts 10M hashes without holding the loop).
  */
 import { writeBytes, writeRaw } from "../protocol/bencode.ts";
 import { K_FILES, writeScrapeCounts } from "../protocol/http-answer.ts";
