@@ -1,6 +1,6 @@
 /** The WebRTC swarms (store/webrtc-swarms.ts): membership, picks, pending offers, sweep. */
 import { expect, test } from "bun:test";
-import { WEBRTC_FULL_PEERS, WEBRTC_FULL_TORRENTS, WEBRTC_OK, WEBRTC_PEER_ID_TAKEN, WebRtcSwarms, type WebRtcPeer } from "../src/store/webrtc-swarms.ts";
+import { MAX_PENDING_PER_PEER, WEBRTC_FULL_PEERS, WEBRTC_FULL_TORRENTS, WEBRTC_OK, WEBRTC_PEER_ID_TAKEN, WebRtcSwarms, type WebRtcPeer } from "../src/store/webrtc-swarms.ts";
 
 const limits = { maxTorrents: 10, maxPeers: 100, peerTimeout: 60, offerTimeout: 120, maxPendingOffers: 3 };
 const H = "h".repeat(20);
@@ -76,6 +76,17 @@ test("a pending offer is answered once, by its target, to its sender, before it 
   expect(s.pendingOffers).toBe(1);
   s.announce(H, id("d"), dConn, false, true, false, 0, 300, out); // d leaves: its pending offers go
   expect(s.pendingOffers).toBe(0);
+});
+
+test("a peer keeps at most MAX_PENDING_PER_PEER unanswered offers: the oldest go first", () => {
+  const s = new WebRtcSwarms<object>({ ...limits, maxPendingOffers: 1_000_000 });
+  s.announce(H, id("b"), {}, false, false, false, 0, 100, out);
+  const b = s.peer(H, id("b"))!;
+  const offer = (k: number) => String(k).padStart(20, "0");
+  for (let k = 0; k < MAX_PENDING_PER_PEER + 10; k++) s.addOffer(b, offer(k), id("a"), 100);
+  expect(s.pendingOffers).toBe(MAX_PENDING_PER_PEER);
+  expect(s.takeOffer(b, offer(0), id("a"), 100)).toBe(false); // evicted
+  expect(s.takeOffer(b, offer(MAX_PENDING_PER_PEER + 9), id("a"), 100)).toBe(true);
 });
 
 test("the sweep drops peers silent for peerTimeout", () => {

@@ -26,11 +26,13 @@ const USAGE = `usage: npx bun run bench/ws/compare.ts [options]
   --servers LIST    comma-separated, of ours,floor,npm (default all three)
   --ours-args ARGS  extra flags for ours, space-separated (default "--ws-messages-per-minute 0":
                     a load peer sends ~60 messages/s, past ours' default 600/minute)
+  --answers 0|1     load peers answer relayed offers (default 1); 0: offers only
+  --inflight N      announces outstanding per load connection (default 1)
   --json            print one JSON object on stdout (progress goes to stderr)`;
 
 const opts = parseArgs(
   process.argv.slice(2),
-  { rounds: 3, seconds: 10, warmup: 1, connections: 200, swarms: 20, offers: 5, servers: "ours,floor,npm", oursArgs: OURS_BENCH_ARGS.join(" "), json: false },
+  { rounds: 3, seconds: 10, warmup: 1, connections: 200, swarms: 20, offers: 5, servers: "ours,floor,npm", oursArgs: OURS_BENCH_ARGS.join(" "), answers: 1, inflight: 1, json: false },
   USAGE,
 );
 const servers = opts.servers.split(",").map((s) => s.trim()) as WsServerName[];
@@ -108,6 +110,8 @@ async function runOne(name: WsServerName, round: number): Promise<Run> {
         "--offers", String(opts.offers),
         "--seconds", String(opts.seconds),
         "--warmup", String(opts.warmup),
+        "--answers", String(opts.answers),
+        "--inflight", String(opts.inflight),
         "--json",
       ],
       { cwd: REPO_ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" },

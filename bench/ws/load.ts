@@ -45,6 +45,7 @@ const USAGE = `usage: npx bun run bench/ws/load.ts --target ws://127.0.0.1:PORT 
   --seconds S         measured time (default 10, at most 120)
   --warmup S          run but not counted, after every socket is open (default 1)
   --inflight N        announces outstanding per connection (default 1)
+  --answers 0|1       answer every relayed offer, as browsers do (default 1); 0: offers only
   --scrape-ratio F    share of requests that are scrapes (default 0.02)
   --timeout-ms MS     an outstanding request older than this is counted lost (default 5000)
   --connect-timeout-ms MS  give up opening sockets after this (default 30000)
@@ -62,6 +63,7 @@ const opts = parseArgs(
     seconds: 10,
     warmup: 1,
     inflight: 1,
+    answers: 1,
     scrapeRatio: 0.02,
     timeoutMs: 5000,
     connectTimeoutMs: 30_000,
@@ -230,7 +232,7 @@ function onMessage(c: Conn, text: string): void {
       bump("offersReceived");
       if (m.info_hash !== c.infoHash) bump("misrouted");
       if (m.peer_id === c.peerId) bump("selfRelayed");
-      if (typeof m.peer_id === "string" && m.offer_id !== undefined && running) {
+      if (opts.answers !== 0 && typeof m.peer_id === "string" && m.offer_id !== undefined && running) {
         const answer = ANSWER_POOL[answerCursor]!;
         answerCursor = answerCursor + 1 === ANSWER_POOL.length ? 0 : answerCursor + 1;
         send(c, answerText(c.head, JSON.stringify(m.peer_id), answer, JSON.stringify(m.offer_id)));

@@ -41,6 +41,12 @@ export class WebRtcSwarm<C> {
   constructor(readonly infoHash: string) {}
 }
 
+/**
+ * Unanswered offers kept per peer: about what a WebTorrent client connects to at once (webtorrent
+ * keeps up to 55 connections per torrent), so an honest client's answers always find theirs.
+ */
+export const MAX_PENDING_PER_PEER = 64;
+
 /** What an announce did (as the SwarmStore's statuses). */
 export const WEBRTC_OK = 0;
 export const WEBRTC_FULL_TORRENTS = 1;
@@ -175,10 +181,18 @@ export class WebRtcSwarms<C> {
     if (s.list.length === 0) this.swarms.delete(s.infoHash);
   }
 
-  /** Remember an offer relayed to peer `to`: its answer may go back to `from` only. */
+  /**
+   * Remember an offer relayed to peer `to`: its answer may go back to `from` only. A peer keeps
+   * at most MAX_PENDING_PER_PEER (the oldest goes first: a client answers the offers it will
+   * use soon or not at all), so offers nobody answers cannot pile up behind one peer.
+   */
   addOffer(to: WebRtcPeer<C>, offerId: string, from: string, now: number): boolean {
     if (this.pendingCount >= this.limits.maxPendingOffers) return false;
     const pending = (to.pending ??= new Map());
+    if (pending.size >= MAX_PENDING_PER_PEER) {
+      pending.delete(pending.keys().next().value!);
+      this.pendingCount--;
+    }
     const size = pending.size;
     pending.set(offerId, { from, expires: now + this.limits.offerTimeout });
     this.pendingCount += pending.size - size; // an offer_id sent again replaces its entry
