@@ -62,6 +62,12 @@ export const REFUSED_ANSWER = "answer refused: no such offer was sent to you by 
 /** Most relayed offers waiting for their answer at once (all swarms): ~100 bytes each. */
 const MAX_PENDING_OFFERS = 1_000_000;
 
+/** What a refusal is written into: every announce result has these. */
+interface Refusable {
+  refusal: string | null;
+  retryIn: number;
+}
+
 /** The accounting's name for each AnnounceEvent (BEP 21 paused is a regular announce). */
 const EVENT_NAMES = ["none", "started", "completed", "stopped", "none"] as const;
 
@@ -176,13 +182,7 @@ export class TrackerRules {
     res.interval = this.interval;
     res.minInterval = this.interval;
     const now = nowSeconds();
-    if (!this.announceRate.allow(req.record, 0, req.family === 4 ? 4 : 16, now)) {
-      this.counters[C.refusedAnnounceRate]!++;
-      res.refusal = REFUSED_ANNOUNCE_RATE;
-      res.retryIn = 60;
-      return;
-    }
-    if (this.passkeys !== null && (res.refusal = this.passkeyRefusal(req.passkey, now)) !== null) return;
+    if (this.refusedAtTheDoor(req.record, req.family, req.passkey, now, res)) return;
     const store = this.store;
     // Peer ids cost 20 bytes per peer and modern clients never look at them: keep them only
     // once a client asks for an answer that shows them.
@@ -205,27 +205,13 @@ export class TrackerRules {
     op.now = now;
     // A completion of a refused torrent must not reach the completions limit (it keeps state
     // per torrent): rare enough to ask the list here, before the store would refuse it.
-    if (req.event === EVENT_COMPLETED && !this.torrentAllowed(req.infoHash, req.infoHashOff)) {
-      this.counters[C.refusedTorrentNotAllowed]!++;
-      res.refusal = REFUSED_TORRENT;
-      return;
-    }
-    op.completed = req.event === EVENT_COMPLETED && this.countCompletion(req, op.now);
+    if (req.event === EVENT_COMPLETED && !this.torrentAllowed(req.infoHash, req.infoHashOff)) return this.refuseTorrent(res);
+    op.completed = req.event === EVENT_COMPLETED && this.countCompletion(req.infoHash, req.infoHashOff, req.record, req.family, now);
     // The access list is applied by the store (setAccess gave it the filter): it asks the list
     // about a known torrent once per list, not on every announce.
     const status = store.announce(op, res);
-    if (status === STORE_REFUSED_TORRENT) {
-      this.counters[C.refusedTorrentNotAllowed]!++;
-      res.refusal = REFUSED_TORRENT;
-      return;
-    }
-    if (status !== STORE_OK) {
-      const torrents = status === STORE_FULL_TORRENTS;
-      this.counters[torrents ? C.refusedTorrentCapacity : C.refusedPeerCapacity]!++;
-      res.refusal = torrents ? REFUSED_TOO_MANY_TORRENTS : REFUSED_TOO_MANY_PEERS;
-      res.retryIn = this.interval;
-      return;
-    }
+    if (status === STORE_REFUSED_TORRENT) return this.refuseTorrent(res);
+    if (status !== STORE_OK) return this.refuseCapacity(status === STORE_FULL_TORRENTS, res);
     if (req.wantsPeerIds) res.peerIdsKnown = res.peers4.allIdsKnown() && res.peers6.allIdsKnown();
     if (this.accounting !== null) {
       this.accounting.record(
@@ -257,10 +243,37 @@ export class TrackerRules {
   }
 
   /** Whether a completion may count: not past completionsPerAddress for its address and torrent. */
-  private countCompletion(req: AnnounceRequest, now: number): boolean {
-    if (this.completions.allow(req.infoHash, req.infoHashOff, req.record, req.family === 4 ? 4 : 16, now)) return true;
+  private countCompletion(hash: Uint8Array, hashOff: number, record: Uint8Array, family: 4 | 6, now: number): boolean {
+    if (this.completions.allow(hash, hashOff, record, family === 4 ? 4 : 16, now)) return true;
     this.counters[C.completionsNotCounted]!++;
     return false;
+  }
+
+  /**
+   * The checks before any swarm is looked at, for every protocol: the address's announce rate,
+   * then (private mode) the passkey. True when refused (`res` says why).
+   */
+  private refusedAtTheDoor(record: Uint8Array, family: 4 | 6, passkey: string | null, now: number, res: Refusable): boolean {
+    if (!this.announceRate.allow(record, 0, family === 4 ? 4 : 16, now)) {
+      this.counters[C.refusedAnnounceRate]!++;
+      res.refusal = REFUSED_ANNOUNCE_RATE;
+      res.retryIn = 60;
+      return true;
+    }
+    return this.passkeys !== null && (res.refusal = this.passkeyRefusal(passkey, now)) !== null;
+  }
+
+  /** The access list refuses the torrent. */
+  private refuseTorrent(res: Refusable): void {
+    this.counters[C.refusedTorrentNotAllowed]!++;
+    res.refusal = REFUSED_TORRENT;
+  }
+
+  /** No room for a new torrent (torrentsFull) or a new peer: retry after an interval (BEP 31). */
+  private refuseCapacity(torrentsFull: boolean, res: Refusable): void {
+    this.counters[torrentsFull ? C.refusedTorrentCapacity : C.refusedPeerCapacity]!++;
+    res.refusal = torrentsFull ? REFUSED_TOO_MANY_TORRENTS : REFUSED_TOO_MANY_PEERS;
+    res.retryIn = this.interval;
   }
 
   /** Serve one WebTorrent announce: the counts and up to one peer per offer, or a refusal. */
@@ -270,26 +283,11 @@ export class TrackerRules {
     res.peers.length = 0;
     res.interval = this.interval;
     const now = nowSeconds();
-    const addrLen = req.family === 4 ? 4 : 16;
-    if (!this.announceRate.allow(req.record, 0, addrLen, now)) {
-      this.counters[C.refusedAnnounceRate]!++;
-      res.refusal = REFUSED_ANNOUNCE_RATE;
-      res.retryIn = 60;
-      return;
-    }
-    if (this.passkeys !== null && (res.refusal = this.passkeyRefusal(req.passkey, now)) !== null) return;
+    if (this.refusedAtTheDoor(req.record, req.family, req.passkey, now, res)) return;
     const hash = binaryInto(req.infoHash, this.hashBytes);
-    if (!this.torrentAllowed(hash, 0)) {
-      this.counters[C.refusedTorrentNotAllowed]!++;
-      res.refusal = REFUSED_TORRENT;
-      return;
-    }
+    if (!this.torrentAllowed(hash, 0)) return this.refuseTorrent(res);
     const leaving = req.event === EVENT_STOPPED;
-    let completed = false;
-    if (req.event === EVENT_COMPLETED) {
-      completed = this.completions.allow(hash, 0, req.record, addrLen, now);
-      if (!completed) this.counters[C.completionsNotCounted]!++;
-    }
+    const completed = req.event === EVENT_COMPLETED && this.countCompletion(hash, 0, req.record, req.family, now);
     const n = leaving ? 0 : Math.min(req.offers, this.numwant(req.numwant));
     const status = this.webrtc.announce(
       req.infoHash, req.peerId, req.conn, req.leftIsZero, leaving, completed, n, now, res.peers,
@@ -298,13 +296,7 @@ export class TrackerRules {
       res.refusal = REFUSED_PEER_ID_TAKEN;
       return;
     }
-    if (status !== WEBRTC_OK) {
-      const torrents = status === WEBRTC_FULL_TORRENTS;
-      this.counters[torrents ? C.refusedTorrentCapacity : C.refusedPeerCapacity]!++;
-      res.refusal = torrents ? REFUSED_TOO_MANY_TORRENTS : REFUSED_TOO_MANY_PEERS;
-      res.retryIn = this.interval;
-      return;
-    }
+    if (status !== WEBRTC_OK) return this.refuseCapacity(status === WEBRTC_FULL_TORRENTS, res);
     const counts = this.webrtc.counts(req.infoHash);
     res.complete = counts.complete;
     res.incomplete = counts.incomplete;

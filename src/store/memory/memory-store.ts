@@ -535,14 +535,6 @@ export class MemoryStore implements SwarmStore {
     return ((h[b]! << 24) | (h[b + 1]! << 16) | (h[b + 2]! << 8) | h[b + 3]!) >>> 0;
   }
 
-  /** Live torrent ids, ascending (allocates: for full scrape and tests, not a hot path). */
-  liveTorrents(): Uint32Array {
-    const ids = new Uint32Array(this.torrentCount);
-    let n = 0;
-    for (let t = 0; t < this.ttop; t++) if (this.isLive(t)) ids[n++] = t;
-    return ids;
-  }
-
   /**
    * Live torrent ids ordered by their info_hash bytes, ascending (full scrape), with each one's
    * first 4 hash bytes (its sort key, kept so a later slice can tell a reused id). A generator:
