@@ -6,7 +6,7 @@ import { LatencyHistogram } from "./histogram.ts";
 import { HttpRequestWriter, writeDecimal } from "./http-request.ts";
 import { FRAME_BAD, FRAME_COMPLETE, FRAME_INCOMPLETE, frameResponse, newFrame } from "./http-response.ts";
 import { generateInfoHashes, infoHashHex, whitelistText, writeWhitelist } from "./info-hashes.ts";
-import { loadOptions, MAX_SECONDS, parseLoadArgs } from "./options.ts";
+import { loadOptions, MAX_SECONDS, parseLoadArgs, wsLoadArgs } from "./options.ts";
 import { EVENT_COMPLETED, EVENT_NONE, EVENT_STARTED, EVENT_STOPPED, Population } from "./population.ts";
 import { Rng, ZipfSampler } from "./rng.ts";
 import { isLoopbackAddress, parseTarget } from "./target.ts";
@@ -102,6 +102,17 @@ describe("options", () => {
     expect(parseLoadArgs(["--target", "127.0.0.1:5", "--window", "-3"]).ok).toBe(false);
     expect(parseLoadArgs(["--target", "127.0.0.1:5", "--mode", "tcp"]).ok).toBe(false);
     expect(parseLoadArgs([]).ok).toBe(false);
+  });
+
+  test("--mode ws hands the other arguments to bench/ws/load.ts, the target as a ws:// URL", () => {
+    expect(wsLoadArgs(["--target", "127.0.0.1:5", "--mode", "ws", "--connections", "50"])).toEqual([
+      "--target", "ws://127.0.0.1:5", "--connections", "50",
+    ]);
+    expect(wsLoadArgs(["--mode=ws", "--target=ws://127.0.0.1:5/announce", "--json"])).toEqual([
+      "--target=ws://127.0.0.1:5/announce", "--json",
+    ]);
+    expect(wsLoadArgs(["--target", "127.0.0.1:5", "--mode", "udp"])).toBeNull();
+    expect(wsLoadArgs(["--target", "127.0.0.1:5"])).toBeNull();
   });
 
   test("--write-whitelist alone needs no target", () => {

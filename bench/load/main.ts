@@ -4,9 +4,16 @@
  *   bun run bench/load/main.ts --target 127.0.0.1:6969 --mode udp --seconds 10 --json
  */
 import { writeWhitelist } from "./info-hashes.ts";
-import { parseLoadArgs, USAGE } from "./options.ts";
+import { parseLoadArgs, USAGE, wsLoadArgs } from "./options.ts";
 import { formatResult } from "./result.ts";
 import { runLoad } from "./run.ts";
+
+const wsArgs = wsLoadArgs(Bun.argv.slice(2));
+if (wsArgs !== null) {
+  const wsLoad = new URL("../ws/load.ts", import.meta.url).pathname;
+  const child = Bun.spawn([process.execPath, "run", wsLoad, ...wsArgs], { stdio: ["inherit", "inherit", "inherit"] });
+  process.exit(await child.exited);
+}
 
 const parsed = parseLoadArgs(Bun.argv.slice(2));
 if (!parsed.ok) {

@@ -75,6 +75,8 @@ export const USAGE = `Usage: bun run bench/load/main.ts --target 127.0.0.1:PORT 
 
   --target HOST:PORT   loopback only (127.0.0.0/8, ::1 as [::1]:PORT)
   --mode M             udp | http-close | http-keepalive        (default udp)
+                       | ws: the WebSocket (WebTorrent) load, run by bench/ws/load.ts
+                       with the other arguments (npx bun run bench/ws/load.ts --help)
   --seconds S          measured duration, at most ${MAX_SECONDS}           (default ${DEFAULTS.seconds})
   --warmup S           unmeasured warm-up before it, at most 30 (default ${DEFAULTS.warmup})
   --torrents N         torrents, Zipf-popular                    (default ${DEFAULTS.torrents})
@@ -96,6 +98,39 @@ export const USAGE = `Usage: bun run bench/load/main.ts --target 127.0.0.1:PORT 
   --write-whitelist F  write the --torrents info_hashes of --seed to F as 40-hex lines
                        (and exit, unless --target is also given)
 `;
+
+/**
+ * `--mode ws`: the arguments for bench/ws/load.ts, or null when the mode is another. The WebSocket
+ * load has its own options (connections, swarms, offers per announce) and its own client, so it
+ * lives in bench/ws/; this is the one door to it from here. A bare HOST:PORT target becomes
+ * ws://HOST:PORT.
+ */
+export function wsLoadArgs(argv: readonly string[]): string[] | null {
+  const out: string[] = [];
+  let ws = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--mode=ws" || (arg === "--mode" && argv[i + 1] === "ws")) {
+      ws = true;
+      if (arg === "--mode") i++;
+      continue;
+    }
+    if (arg === "--target" && argv[i + 1] !== undefined) {
+      out.push(arg, asWsUrl(argv[++i]!));
+      continue;
+    }
+    if (arg.startsWith("--target=")) {
+      out.push(`--target=${asWsUrl(arg.slice("--target=".length))}`);
+      continue;
+    }
+    out.push(arg);
+  }
+  return ws ? out : null;
+}
+
+function asWsUrl(target: string): string {
+  return target.includes("://") ? target : `ws://${target}`;
+}
 
 /** --write-whitelist: where, and which hashes (--torrents of --seed). */
 export interface WhitelistRequest {
