@@ -18,6 +18,8 @@ import { nowSeconds, TrackerRules } from "./rules/tracker-rules.ts";
 import { createHttpHandler } from "./server/http.ts";
 import { listenHttp, type HttpListener } from "./server/http-listener.ts";
 import { startUdpServer, type UdpServer } from "./server/udp.ts";
+import { openStore } from "./store/open-store.ts";
+import type { SwarmStore } from "./store/store.ts";
 import { createWebSocketTracker } from "./server/ws.ts";
 
 export interface Tracker {
@@ -59,21 +61,34 @@ export interface TrackerHooks {
 }
 
 export async function startTracker(config: Config, hooks: TrackerHooks = {}): Promise<Tracker> {
-  const rules = new TrackerRules(config);
   const log = hooks.log ?? ((line: string) => console.log(line));
   const warn = hooks.warn ?? ((line: string) => console.error(line));
+  // The settings in force are the rules' (SIGHUP may change quiet); the start-up config until then.
+  let settings: { config: Config } = { config };
   const info = (line: string) => {
-    if (!rules.config.quiet) log(line);
+    if (!settings.config.quiet) log(line);
   };
+  // The swarms: in this process, or in Redis shared with other nodes (a Redis that does not
+  // answer yet is not fatal: see store/redis/redis-link.ts).
+  const store = await openStore(config, info, warn);
+  const rules = new TrackerRules(config, store);
+  settings = rules;
   rules.log = log;
   // The access list first: a list that does not load stops the start before anything runs.
-  const access = await startAccessListKeeper(() => rules.config, (mode, list) => rules.setAccess(mode, list), info, warn);
+  let access: AccessListKeeper;
+  try {
+    access = await startAccessListKeeper(() => rules.config, (mode, list) => rules.setAccess(mode, list), info, warn);
+  } catch (e) {
+    store.close();
+    throw e;
+  }
   let privateMode: PrivateKeeper | null = null;
   try {
     // Loaded only in private mode: it brings SQLite (bun:sqlite) with it.
     if (config.private) privateMode = (await import("./access/private-keeper.ts")).startPrivateKeeper(rules, info, warn);
   } catch (e) {
     access.stop();
+    store.close();
     throw e;
   }
   // Swarms from the last run, before anyone can announce; then saved every state-interval.
@@ -122,6 +137,7 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
         state?.stop();
         access.stop();
         privateMode?.stop();
+        store.close();
         throw e;
       }
     }
@@ -157,6 +173,9 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
     }
   }, WEBRTC_SWEEP_MS);
   webrtcTimer.unref();
+
+  // Nodes sharing a store make UDP connection ids with one secret (unless one is configured).
+  const stopSharing = udp !== null && config.udpSecret === "" ? shareUdpSecret(store, udp, warn) : () => {};
 
   // ---- the load-driven interval and the terminal line ----
   const intervalStep = startIntervalStep(rules, log);
@@ -200,8 +219,45 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
       intervalStep.stop();
       operator.close();
       udp?.close();
+      stopSharing();
       ws.closeAll();
       await server?.stop();
+      store.close();
     },
+  };
+}
+
+/** How often a node asks a shared store for the UDP secret until it gets it. */
+const SECRET_RETRY_MS = 2000;
+
+/**
+ * With a shared store (store.sharedSecret): switch the UDP server to the secret every node
+ * uses, as soon as the store gives it (until then ids are this node's own). Returns a stop.
+ */
+function shareUdpSecret(store: SwarmStore, udp: UdpServer, warn: (line: string) => void): () => void {
+  if (store.sharedSecret === undefined) return () => {};
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let warned = false;
+  const attempt = (): void => {
+    store.sharedSecret!().then(
+      (secret) => {
+        if (!stopped) udp.useSecret(secret);
+      },
+      (e) => {
+        if (stopped) return;
+        if (!warned && !String(e).includes("not connected")) {
+          warned = true;
+          warn(`store: cannot read the shared UDP secret yet (${(e as Error)?.message ?? e}); trying again`);
+        }
+        timer = setTimeout(attempt, SECRET_RETRY_MS);
+        timer.unref();
+      },
+    );
+  };
+  attempt();
+  return () => {
+    stopped = true;
+    if (timer !== null) clearTimeout(timer);
   };
 }

@@ -67,6 +67,7 @@ describe("defaults", () => {
       announcesPerMinute: 3000,
       udpConnectsPerMinute: 3000,
       udpBadIdAnswersPerMinute: 60,
+      store: "memory",
       stateFile: "",
       stateInterval: 300,
       accessMode: "off",
@@ -145,6 +146,7 @@ const SAMPLES: Record<Key, [string, string, Config[Key]]> = {
   announcesPerMinute: ["10", "10", 10],
   udpConnectsPerMinute: ["0", "0", 0],
   udpBadIdAnswersPerMinute: ["5", "5", 5],
+  store: ["redis://127.0.0.1:6379/2", '"redis://127.0.0.1:6379/2"', "redis://127.0.0.1:6379/2"],
   stateFile: ["/var/lib/tracker/state", '"/var/lib/tracker/state"', "/var/lib/tracker/state"],
   stateInterval: ["0", "0", 0],
   accessMode: ["deny", '"deny"', "deny"],
@@ -490,6 +492,7 @@ describe("--help and --print-config", () => {
       ...run([]),
       ...(Object.fromEntries(KEYS.map((k) => [k, SAMPLES[k][2]])) as unknown as Config),
       http: true, // udp=false and http=false together are not allowed
+      store: "memory", // a Redis store rules out state-file (and full scrape)
       maxLoad: 1e-7,
       udpSecret: 'quote" back\\slash \t tab \n newline \u0001 \u007f del é 🔑 #not-a-comment',
     };

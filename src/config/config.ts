@@ -376,6 +376,12 @@ function checkTogether(c: Config, origins: Map<Key, Origin>): void {
   if (c.accessMode !== "off" && c.accessList === "") {
     throw new ConfigError(`access-mode ${c.accessMode} needs an access-list file, but ${said("accessList")}`);
   }
+  if (c.store !== "memory" && c.stateFile !== "") {
+    throw new ConfigError(`state-file keeps the in-memory store; with a Redis store the swarms live in Redis (${said("stateFile")})`);
+  }
+  if (c.store !== "memory" && c.fullScrape) {
+    throw new ConfigError(`full-scrape needs the in-memory store: a shared store would have to read every swarm (${said("fullScrape")})`);
+  }
   if (c.numwantDefault > c.numwantMax) {
     throw new ConfigError(
       `numwant-default must not exceed numwant-max, but ${said("numwantDefault")} and ${said("numwantMax")}`,

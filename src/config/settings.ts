@@ -78,6 +78,23 @@ export type SettingSpec = Common<Kind> & Partial<Numeric>;
 // ---------------------------------------------------------------------------------------------
 // Limits and checks used in the table
 
+/** What is wrong with a `store` value, or undefined: `memory`, or a redis:// / rediss:// URL. */
+export function storeUrlProblem(v: string): string | undefined {
+  if (v === "memory") return undefined;
+  const bad = "must be memory or redis://[user:pass@]host:port[/db] (or rediss://)";
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    return bad;
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") return bad;
+  if (url.hostname === "") return bad;
+  const db = url.pathname.replace(/^\//, "");
+  if (db !== "" && !/^\d{1,2}$/.test(db)) return `${bad}: the database is a number, got "${db}"`;
+  return undefined;
+}
+
 const INT32_MAX = 2_147_483_647;
 
 /** UDP answers and requests must fit one datagram: that bounds numwant and scrape hashes. */
@@ -347,6 +364,14 @@ const SETTINGS = {
     max: 100_000_000,
     placeholder: "<n>",
     doc: "Most error packets per minute answering one address's wrong or expired connection ids; past that its packets are dropped unanswered, so a spoofed address cannot draw a stream of answers. 0: no limit.",
+  },
+  store: {
+    kind: "string",
+    default: "memory",
+    secret: true, // a Redis URL may carry a password
+    placeholder: "memory|redis://...",
+    doc: "Where swarms live: memory (this process) or redis://[user:pass@]host:port[/db] (also rediss://, Valkey too), shared by every tracker node pointed at it.",
+    check: (v) => storeUrlProblem(v),
   },
   stateFile: {
     kind: "string",

@@ -41,6 +41,8 @@ export const COUNTER_NAMES = [
   "refusedAnnounceRate",
   /** Refused by the access list (announces, and each refused torrent of a scrape). */
   "refusedTorrentNotAllowed",
+  /** Refused because a remote store (Redis) could not answer: announces and scrapes. */
+  "refusedStoreUnavailable",
   /** Private mode: requests without a passkey in force (missing, unknown, revoked, expired). */
   "refusedPasskey",
   "udpConnectsThrottled",

@@ -34,6 +34,8 @@ export class AnnounceResult extends AnnounceCounts {
 export class ScrapeResult extends ScrapeCounts {
   /** Null when served; else the refusal. */
   refusal: string | null = null;
+  /** With a refusal: seconds after which a retry may succeed (BEP 31 `retry in`), or -1. */
+  retryIn = -1;
   /** The request asked for every torrent (no info_hash) and full scrape is on. */
   full = false;
   /** Torrents answered (complete/downloaded/incomplete[0 .. count)). */
@@ -53,6 +55,7 @@ export class ScrapeResult extends ScrapeCounts {
 
   reset(): void {
     this.refusal = null;
+    this.retryIn = -1;
     this.full = false;
     this.count = 0;
     if (this.refused > 0) this.refusedAt.fill(0);

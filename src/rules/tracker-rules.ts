@@ -39,8 +39,10 @@ import type { InfoHashSet } from "../access/info-hash-list.ts";
 import type { PasskeyTable } from "../access/passkey.ts";
 import type { Config } from "../config/types.ts";
 import { EVENT_COMPLETED, EVENT_STOPPED } from "../protocol/events.ts";
-import { MemoryStore } from "../store/memory/memory-store.ts";
-import { STORE_FULL_TORRENTS, STORE_OK, STORE_REFUSED_TORRENT, StoreAnnounce, type SwarmStore } from "../store/store.ts";
+import { memoryStoreFor } from "../store/open-store.ts";
+import {
+  STORE_FULL_TORRENTS, STORE_OK, STORE_REFUSED_TORRENT, STORE_UNAVAILABLE, StoreAnnounce, type StoreStatus, type SwarmStore,
+} from "../store/store.ts";
 import { AddressRate } from "./address-rate.ts";
 import { CompletionLimit } from "./completion-limit.ts";
 import { C, newCounters } from "./counters.ts";
@@ -57,6 +59,9 @@ export const REFUSED_NO_PASSKEY = "this is a private tracker: use your personal 
 export const REFUSED_PASSKEY_UNKNOWN = "unknown or revoked passkey";
 export const REFUSED_PASSKEY_EXPIRED = "passkey expired";
 export const REFUSED_PEER_ID_TAKEN = "peer_id in use on another connection in this swarm";
+export const REFUSED_STORE_UNAVAILABLE = "tracker storage unavailable, try again shortly";
+/** BEP 31 `retry in` with an unavailable store, seconds: long enough not to hammer a node that waits for Redis. */
+export const STORE_RETRY_IN = 30;
 export const REFUSED_ANSWER = "answer refused: no such offer was sent to you by that peer (or it expired)";
 
 /** Most relayed offers waiting for their answer at once (all swarms): ~100 bytes each. */
@@ -119,13 +124,7 @@ export class TrackerRules {
   constructor(config: Config, store?: SwarmStore) {
     this.config = config;
     this.interval = config.interval;
-    this.store = store ?? new MemoryStore({
-      maxTorrents: config.maxTorrents,
-      maxPeers: config.maxPeers,
-      peerTimeout: config.peerTimeout,
-      torrentRetention: config.torrentRetention,
-      peerIds: config.peerIds,
-    });
+    this.store = store ?? memoryStoreFor(config);
     this.webrtc = new WebRtcSwarms<object>({
       maxTorrents: config.maxTorrents,
       maxPeers: config.maxPeers,
@@ -176,8 +175,12 @@ export class TrackerRules {
     return refusal;
   }
 
-  /** Serve one announce: fills `res` (reset first) with the counts and peers, or a refusal. */
-  announce(req: AnnounceRequest, res: AnnounceResult): void {
+  /**
+   * Serve one announce: fills `res` (reset first) with the counts and peers, or a refusal.
+   * With an asynchronous store (store.async) it may return a Promise, settled once `res` is
+   * filled; refusals decided before the store call never wait.
+   */
+  announce(req: AnnounceRequest, res: AnnounceResult): void | Promise<void> {
     res.reset();
     res.interval = this.interval;
     res.minInterval = this.interval;
@@ -210,13 +213,28 @@ export class TrackerRules {
     // The access list is applied by the store (setAccess gave it the filter): it asks the list
     // about a known torrent once per list, not on every announce.
     const status = store.announce(op, res);
+    if (typeof status === "number") return this.afterStore(status, req, res, op.completed, now);
+    // A remote store: `req` points into the adapter's reused buffers, which the next request
+    // overwrites while this one waits. Keep what the wording after the store call needs.
+    const kept = this.accounting === null ? req.wantsPeerIds : keepForAccounting(req);
+    const completed = op.completed;
+    return status.then((st) => this.afterStore(st, kept, res, completed, now));
+  }
+
+  /**
+   * The announce's wording once the store has answered. `req` is the request, or (after an
+   * await) what was kept of it: the wantsPeerIds flag, or the request copied for accounting.
+   */
+  private afterStore(status: StoreStatus, req: AnnounceRequest | boolean, res: AnnounceResult, completed: boolean, now: number): void {
     if (status === STORE_REFUSED_TORRENT) return this.refuseTorrent(res);
+    if (status === STORE_UNAVAILABLE) return this.refuseUnavailable(res);
     if (status !== STORE_OK) return this.refuseCapacity(status === STORE_FULL_TORRENTS, res);
-    if (req.wantsPeerIds) res.peerIdsKnown = res.peers4.allIdsKnown() && res.peers6.allIdsKnown();
-    if (this.accounting !== null) {
+    const wantsPeerIds = typeof req === "boolean" ? req : req.wantsPeerIds;
+    if (wantsPeerIds) res.peerIdsKnown = res.peers4.allIdsKnown() && res.peers6.allIdsKnown();
+    if (this.accounting !== null && typeof req !== "boolean") {
       this.accounting.record(
         req.passkey!, req.infoHash, req.infoHashOff, req.peerId, req.peerIdOff,
-        req.uploaded, req.downloaded, EVENT_NAMES[req.event], op.completed, now,
+        req.uploaded, req.downloaded, EVENT_NAMES[req.event], completed, now,
       );
     }
   }
@@ -267,6 +285,13 @@ export class TrackerRules {
   private refuseTorrent(res: Refusable): void {
     this.counters[C.refusedTorrentNotAllowed]!++;
     res.refusal = REFUSED_TORRENT;
+  }
+
+  /** The store cannot answer now (Redis unreachable): retry shortly. */
+  private refuseUnavailable(res: Refusable): void {
+    this.counters[C.refusedStoreUnavailable]!++;
+    res.refusal = REFUSED_STORE_UNAVAILABLE;
+    res.retryIn = STORE_RETRY_IN;
   }
 
   /** No room for a new torrent (torrentsFull) or a new peer: retry after an interval (BEP 31). */
@@ -363,8 +388,11 @@ export class TrackerRules {
     return files;
   }
 
-  /** Serve one scrape: fills `res` (reset first) with counts in request order, or a refusal. */
-  scrape(req: ScrapeRequest, res: ScrapeResult): void {
+  /**
+   * Serve one scrape: fills `res` (reset first) with counts in request order, or a refusal.
+   * Like announce, it may return a Promise with an asynchronous store.
+   */
+  scrape(req: ScrapeRequest, res: ScrapeResult): void | Promise<void> {
     res.reset();
     if (req.count > this.config.scrapeMaxHashes) {
       this.counters[C.refusedScrapeHashes]!++;
@@ -380,29 +408,54 @@ export class TrackerRules {
       }
       return;
     }
-    this.store.scrape(req.hashes, req.hashesOff, req.count, res);
+    if (this.accessMode !== ACCESS_OFF && this.refuseListed(req, res)) return;
     res.count = req.count;
-    if (this.accessMode !== ACCESS_OFF) this.refuseListed(req, res);
+    const pending = this.store.scrape(req.hashes, req.hashesOff, req.count, res);
+    if (pending === undefined) return blankRefused(res);
+    return pending.then((status) => {
+      if (status === STORE_UNAVAILABLE) this.refuseUnavailable(res);
+      else blankRefused(res);
+    });
   }
 
-  /** Scrape under an access list: refused torrents get no counts; all refused, a refusal. */
-  private refuseListed(req: ScrapeRequest, res: ScrapeResult): void {
+  /**
+   * Scrape under an access list: marks the refused torrents (they get no counts). True when all
+   * are refused: then `res` holds the refusal and the store is not asked.
+   */
+  private refuseListed(req: ScrapeRequest, res: ScrapeResult): boolean {
     for (let i = 0; i < req.count; i++) {
       if (this.torrentAllowed(req.hashes, req.hashesOff + i * 20)) continue;
       res.refusedAt[i] = 1;
       res.refused++;
-      res.complete[i] = res.downloaded[i] = res.incomplete[i] = 0;
     }
-    if (res.refused === 0) return;
+    if (res.refused === 0) return false;
     this.counters[C.refusedTorrentNotAllowed]! += res.refused;
-    if (res.refused === req.count) res.refusal = REFUSED_TORRENT;
+    if (res.refused < req.count) return false;
+    res.refusal = REFUSED_TORRENT;
+    return true;
   }
+}
+
+/** Zero the counts of the torrents the access list refused (the store filled them all). */
+function blankRefused(res: ScrapeResult): void {
+  if (res.refused === 0) return;
+  for (let i = 0; i < res.count; i++) if (res.refusedAt[i] === 1) res.complete[i] = res.downloaded[i] = res.incomplete[i] = 0;
 }
 
 // ---- WebTorrent (WebSocket) --------------------------------------------------------------
 // The same rules, over the WebRTC swarms: rate, passkey, access list, numwant (one peer per
 // offer), events, completions, capacity. What differs is what a peer is (a peer_id on a
 // connection) and that the answer is relayed offers rather than addresses.
+
+/** An announce request's copy, for the accounting of an announce that waits for a remote store. */
+function keepForAccounting(req: AnnounceRequest): AnnounceRequest {
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(req)), req) as AnnounceRequest;
+  copy.infoHash = req.infoHash.slice(req.infoHashOff, req.infoHashOff + 20);
+  copy.infoHashOff = 0;
+  copy.peerId = req.peerId.slice(req.peerIdOff, req.peerIdOff + 20);
+  copy.peerIdOff = 0;
+  return copy;
+}
 
 /** Copy a 20-character binary string into `out` (its bytes, for the checks that take bytes). */
 function binaryInto(s: string, out: Uint8Array): Uint8Array {

@@ -165,12 +165,20 @@ export class ConnectionIds {
   /** The id computed by the last `make`, as two u32 halves. */
   hi = 0;
   lo = 0;
-  private readonly sip: SipHash24;
+  private sip: SipHash24;
   /** Scratch message: up to 16 address bytes + 4 bucket bytes. */
   private readonly msg = new Uint8Array(20);
 
   /** `secret`: "" for a random per-process key; any other string is a shared secret. */
   constructor(secret: string) {
+    this.sip = new SipHash24(deriveKey(secret));
+  }
+
+  /**
+   * Use another secret from now on (a secret the nodes of a shared store agree on, read once
+   * the store answers): ids made before no longer check, and their clients connect again.
+   */
+  useSecret(secret: string): void {
     this.sip = new SipHash24(deriveKey(secret));
   }
 

@@ -69,6 +69,7 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
   const out = new Uint8Array(512 + cfg.numwantMax * 128 + cfg.scrapeMaxHashes * 96);
   const proxyHeader = cfg.trustProxyHeader.toLowerCase();
   const privateMode = cfg.private;
+  const asyncStore = rules.store.async;
 
   /** A 200 answer with the first n bytes of `out` (copied: `out` is reused by the next request). */
   function answer(n: number): Response {
@@ -98,7 +99,7 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
     return server.requestIP(req)?.address ?? null;
   }
 
-  function announce(url: string, qs: number, ip: string, passkey: string | null): Response {
+  function announce(url: string, qs: number, ip: string, passkey: string | null): Response | Promise<Response> {
     counters[C.httpAnnounces]!++;
     const err = parseAnnounceQuery(url, qs, query);
     if (err !== null) return failure(err);
@@ -116,16 +117,24 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
     r.uploaded = query.uploaded;
     r.downloaded = query.downloaded;
     r.passkey = passkey;
-    const res = announceRes;
-    rules.announce(r, res);
+    // A remote store answers later, and other requests come in meanwhile: a result of its own.
+    const res = asyncStore ? new AnnounceResult() : announceRes;
+    const pending = rules.announce(r, res);
+    if (pending === undefined) return announceAnswer(res, query.compact, query.noPeerId);
+    const compact = query.compact;
+    const noPeerId = query.noPeerId;
+    return pending.then(() => announceAnswer(res, compact, noPeerId));
+  }
+
+  function announceAnswer(res: AnnounceResult, compact: boolean, noPeerId: boolean): Response {
     if (res.refusal !== null) return failure(res.refusal, res.retryIn);
     let o = writeAnnounceHead(out, res.complete, res.downloaded, res.incomplete, res.interval, res.minInterval);
     // BEP 3's dictionary model lists each peer with its id; BEP 23 lets a tracker answer with
     // the compact string whatever was asked. So dictionaries only when they can be complete.
-    if (!query.compact && (query.noPeerId || res.peerIdsKnown)) {
+    if (!compact && (noPeerId || res.peerIdsKnown)) {
       out[o++] = CH_L; // one list holding both families; keys ip < peer id < port
-      o = writePeerDicts(res.peers4, o);
-      o = writePeerDicts(res.peers6, o);
+      o = writePeerDicts(res.peers4, o, noPeerId);
+      o = writePeerDicts(res.peers6, o, noPeerId);
       out[o++] = CH_E;
     } else {
       o = writeCompactString(res.peers4, o);
@@ -145,14 +154,14 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
     return peers.writeCompact(out, o);
   }
 
-  function writePeerDicts(peers: PeerWindow, o: number): number {
+  function writePeerDicts(peers: PeerWindow, o: number, noPeerId: boolean): number {
     const stride = peers.stride;
     const rec = peers.rec;
     for (let k = 0; k < peers.count; k++) {
       const p = peers.slot(k);
       o = writeRaw(out, o, K_IP);
       o = writeAscii(out, o, formatAddress(rec, p * stride, peers.family));
-      if (!query.noPeerId) {
+      if (!noPeerId) {
         o = writeRaw(out, o, K_PEER_ID);
         o = writeBytes(out, o, peers.ids, p * peers.idLength, p * peers.idLength + peers.idLength);
       }
@@ -170,9 +179,20 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
     if (err !== null) return failure(err);
     scrapeReq.count = scrapeQuery.asked;
     scrapeReq.passkey = passkey;
-    const res = scrapeRes;
-    rules.scrape(scrapeReq, res);
-    if (res.refusal !== null) return failure(res.refusal);
+    if (!asyncStore) {
+      rules.scrape(scrapeReq, scrapeRes);
+      return scrapeAnswer(req, scrapeRes, scrapeQuery.hashes);
+    }
+    // A remote store: this scrape's own result, and its own copy of the hashes for the answer.
+    const res = new ScrapeResult(Math.max(1, scrapeReq.count));
+    const hashes = scrapeQuery.hashes.slice(0, scrapeReq.count * 20);
+    const pending = rules.scrape(scrapeReq, res);
+    if (pending === undefined) return scrapeAnswer(req, res, hashes);
+    return pending.then(() => scrapeAnswer(req, res, hashes));
+  }
+
+  function scrapeAnswer(req: Request, res: ScrapeResult, hashes: Uint8Array): Response | Promise<Response> {
+    if (res.refusal !== null) return failure(res.refusal, res.retryIn);
     if (res.full) {
       if (opts.fullScrape === undefined) return failure(REFUSED_FULL_SCRAPE);
       counters[C.httpFullScrapes]!++;
@@ -181,7 +201,6 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
     // The parse sorted the hashes by raw bytes: the `files` keys come out in bencode order.
     // Torrents the access list refuses are left out.
     let o = writeRaw(out, 0, K_FILES);
-    const hashes = scrapeQuery.hashes;
     for (let i = 0; i < res.count; i++) {
       if (res.refused > 0 && res.refusedAt[i] === 1) continue;
       o = writeBytes(out, o, hashes, i * 20, i * 20 + 20);
@@ -192,7 +211,9 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
     return answer(o);
   }
 
-  function announceFrom(req: Request, server: Server<any>, url: string, qs: number, key: string | null): Response | undefined {
+  function announceFrom(
+    req: Request, server: Server<any>, url: string, qs: number, key: string | null,
+  ): Response | Promise<Response> | undefined {
     if (qs >= url.length) {
       const upgraded = webSocketUpgrade(req, server, key);
       if (upgraded !== null) return upgraded;

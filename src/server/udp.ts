@@ -38,6 +38,8 @@ const POOL_SIZE = 256;
 
 export interface UdpServer {
   readonly port: number;
+  /** Make and check connection ids with this secret from now on (see ConnectionIds.useSecret). */
+  useSecret(secret: string): void;
   close(): void;
 }
 
@@ -54,6 +56,7 @@ export async function startUdpServer(rules: TrackerRules, hostname: string, port
   const replies = new UdpReplyQueue(POOL_SIZE, maxReply, () => counters[C.udpSendErrors]!++);
   // Private mode reads the passkey from the announce's BEP 41 URL data (public mode never looks).
   const privateMode = cfg.private;
+  const asyncStore = rules.store.async;
   const urlData = new Uint8Array(privateMode ? 255 * 4 : 0);
 
   function queue(len: number, rport: number, address: string): void {
@@ -72,6 +75,12 @@ export async function startUdpServer(rules: TrackerRules, hostname: string, port
     if (refusal === null) return false;
     queueError(out, tid, refusal, requestLength, rport, address);
     return true;
+  }
+
+  /** A bug, not traffic: count it and keep serving. */
+  function onBug(e: unknown): void {
+    counters[C.udpDropped]!++;
+    console.error("udp: unexpected error", e);
   }
 
   function onPacket(buf: Buffer, rport: number, address: string): void {
@@ -130,12 +139,12 @@ export async function startUdpServer(rules: TrackerRules, hostname: string, port
         const n = readUrlData(buf, len, urlData);
         r.passkey = n === 0 ? null : passkeyOf(Buffer.from(urlData.buffer, 0, n).toString("latin1"), "announce");
       }
-      const res = announceRes;
-      rules.announce(r, res);
-      if (refused(res.refusal, out, tid, len, rport, address)) return;
-      // A BEP 15 answer carries the announcer's family only.
-      writeAnnounceHeader(out, tid, res.interval, res.incomplete, res.complete);
-      queue(res.peers(family).writeCompact(out, 20), rport, address);
+      // A remote store answers later, and other packets come in meanwhile: a result of its own,
+      // and the reply written into a pool buffer taken when the answer is there.
+      const res = asyncStore ? new AnnounceResult() : announceRes;
+      const pending = rules.announce(r, res);
+      if (pending === undefined) answerAnnounce(out, res, family, tid, len, rport, address);
+      else pending.then(() => answerAnnounce(replies.next(), res, family, tid, len, rport, address)).catch(onBug);
       return;
     }
     // ACTION_SCRAPE
@@ -145,8 +154,20 @@ export async function startUdpServer(rules: TrackerRules, hostname: string, port
     scrapeReq.count = packet.scrapeCount;
     // BEP 41 defines URL data for announces only: a UDP scrape carries no passkey, and private
     // mode refuses it (scrape over HTTP at /<passkey>/scrape).
-    const res = scrapeRes;
-    rules.scrape(scrapeReq, res);
+    const res = asyncStore ? new ScrapeResult(Math.max(1, packet.scrapeCount)) : scrapeRes;
+    const pending = rules.scrape(scrapeReq, res);
+    if (pending === undefined) answerScrape(out, res, tid, len, rport, address);
+    else pending.then(() => answerScrape(replies.next(), res, tid, len, rport, address)).catch(onBug);
+  }
+
+  function answerAnnounce(out: Buffer, res: AnnounceResult, family: 4 | 6, tid: number, len: number, rport: number, address: string): void {
+    if (refused(res.refusal, out, tid, len, rport, address)) return;
+    // A BEP 15 answer carries the announcer's family only.
+    writeAnnounceHeader(out, tid, res.interval, res.incomplete, res.complete);
+    queue(res.peers(family).writeCompact(out, 20), rport, address);
+  }
+
+  function answerScrape(out: Buffer, res: ScrapeResult, tid: number, len: number, rport: number, address: string): void {
     if (refused(res.refusal, out, tid, len, rport, address)) return;
     let o = writeScrapeHeader(out, tid);
     for (let i = 0; i < res.count; i++) o = writeScrapeEntry(out, o, res.complete[i]!, res.downloaded[i]!, res.incomplete[i]!);
@@ -162,9 +183,7 @@ export async function startUdpServer(rules: TrackerRules, hostname: string, port
         try {
           onPacket(buf, rport, address);
         } catch (e) {
-          // A bug, not traffic: count it and keep serving.
-          counters[C.udpDropped]!++;
-          console.error("udp: unexpected error", e);
+          onBug(e);
         }
       },
       error(_s, _err) {
@@ -176,6 +195,7 @@ export async function startUdpServer(rules: TrackerRules, hostname: string, port
   replies.sock = sock;
   return {
     port: sock.port,
+    useSecret: (secret) => ids.useSecret(secret),
     close() {
       replies.flush();
       sock.close();

@@ -12,27 +12,28 @@
  * fills them without allocating. Peers are not copied out: the result's PeerWindow points into
  * the store's own wire-format records, and the adapter copies them straight into its answer.
  *
- * Implementations: src/store/memory/ (the default: packed typed arrays, synchronous).
+ * Implementations: src/store/memory/ (the default: packed typed arrays, synchronous) and
+ * src/store/redis/ (Redis or Valkey shared by several tracker nodes, asynchronous).
  *
- * An asynchronous store (Redis/Valkey, a later issue) plugs in behind the same contract, with
- * `announce` and `scrape` returning a Promise that resolves once the result object is filled:
+ * An asynchronous store returns a Promise from `announce` and `scrape`, resolved once the result
+ * object is filled:
  *   - the store reads everything it needs from StoreAnnounce (and the bytes it points at, which
- *     live in the adapter's reused buffers) before its first await: a Redis store encodes its
+ *     live in the adapter's reused buffers) before its first await: the Redis store encodes its
  *     script arguments at once, so the next request may reuse those objects;
- *   - TrackerRules.announce/scrape become `void | Promise<void>`: the rules keep their
+ *   - TrackerRules.announce/scrape return `void | Promise<void>`: the rules keep their
  *     synchronous checks before the store call (parse limits, access lists, passkeys) and
  *     their wording after it (refusal texts, peerIdsKnown); only the store call is awaited, so
  *     a refusal that needs no data never waits for the network, and the in-memory path stays
  *     synchronous (no Promise, no allocation);
- *   - with requests in flight at once, a result object cannot be shared: the adapter takes one
- *     from a small pool per request and returns it after encoding (the in-memory path keeps a
- *     single one, since nothing can interleave a synchronous call);
+ *   - with requests in flight at once, a result object cannot be shared: the adapter takes a
+ *     fresh one per request when the store is asynchronous (`store.async`), and keeps a single
+ *     one for the in-memory store, since nothing can interleave a synchronous call;
  *   - the store fills PeerWindow from its reply: `rec` is the reply's packed records, the
- *     window starts at 0 and does not wrap, `ids` holds the peer ids it returned (or none);
- *   - sweeping becomes expiry on the server (sorted sets scored by last-seen, TTL on idle
+ *     window starts at 0 and does not wrap, and it keeps no peer ids (idLength 0);
+ *   - a store that cannot answer (Redis unreachable) says STORE_UNAVAILABLE, and the rules
+ *     refuse with a `retry in`; it never rejects;
+ *   - sweeping is expiry on the server (sorted sets scored by last-seen, TTL on idle
  *     torrents), so `sweepStep` does only local bookkeeping.
- * The adapters already separate "decide" from "encode", so each gains one `await` where the
- * rules return a Promise (HTTP's fetch may return one; UDP queues its reply when it settles).
  */
 import { PeerWindow } from "./peer-window.ts";
 
@@ -47,7 +48,9 @@ export const STORE_FULL_PEERS = 2;
  * changed.
  */
 export const STORE_REFUSED_TORRENT = 3;
-export type StoreStatus = 0 | 1 | 2 | 3;
+/** Refused: the store cannot be reached now (a remote store): try again shortly. */
+export const STORE_UNAVAILABLE = 4;
+export type StoreStatus = 0 | 1 | 2 | 3 | 4;
 
 /**
  * One announce as the store sees it: the rules have already decided every policy question.
@@ -163,14 +166,42 @@ export interface TorrentOrder {
   visit(from: number, to: number, visit: TorrentVisitor): void;
 }
 
+/** Which store, and how it is doing, for /stats, /metrics and the terminal line. */
+export interface StoreHealth {
+  kind: "memory" | "redis";
+  /** Where it is (a Redis URL without its password); "" for memory. */
+  where: string;
+  /** It answers now (always true for memory). */
+  up: boolean;
+  /** Median round trip of the last few seconds' requests, milliseconds (0 for memory). */
+  rttMs: number;
+  /** Requests refused because the store could not answer, since start. */
+  unavailable: number;
+  /** Times the connection was lost, since start. */
+  disconnects: number;
+}
+
 export interface SwarmStore {
+  /** True when announce and scrape answer with a Promise (one result object per request). */
+  readonly async: boolean;
   /** Record an announce and fill `res` (counts, peers). See StoreAnnounce for the request. */
-  announce(a: StoreAnnounce, res: AnnounceCounts): StoreStatus;
+  announce(a: StoreAnnounce, res: AnnounceCounts): StoreStatus | Promise<StoreStatus>;
   /**
    * Counts of `count` torrents whose hashes lie contiguously at hashes[off ..]: fills
    * res.complete/downloaded/incomplete[0 .. count) (zeros for a torrent it does not know).
+   * An asynchronous store reads the hashes before its first await; it answers STORE_OK or
+   * STORE_UNAVAILABLE.
    */
-  scrape(hashes: Uint8Array, off: number, count: number, res: ScrapeCounts): void;
+  scrape(hashes: Uint8Array, off: number, count: number, res: ScrapeCounts): void | Promise<StoreStatus>;
+  health(): StoreHealth;
+  /**
+   * A store shared by several nodes: the secret they all make UDP connection ids with, when
+   * the operator set none (so an id from one node is good at every other). Resolves once the
+   * store answers.
+   */
+  sharedSecret?(): Promise<string>;
+  /** Let go of connections (at stop). */
+  close(): void;
   /**
    * Housekeeping, called about once a second: forget peers that went quiet, empty torrents.
    * Each call is bounded work; true means it stopped with more to do now, and the caller should

@@ -26,7 +26,7 @@
  */
 import {
   type AnnounceCounts, type ScrapeCounts, STORE_FULL_PEERS, STORE_FULL_TORRENTS, STORE_OK, STORE_REFUSED_TORRENT,
-  type PeerIdState, type StoreAnnounce, type StoreFigures, type StoreStatus, type SweepReport, type SwarmStore,
+  type PeerIdState, type StoreAnnounce, type StoreFigures, type StoreHealth, type StoreStatus, type SweepReport, type SwarmStore,
   type TorrentOrder,
 } from "../store.ts";
 import { growBuffer, growsInPlace, nextCapacity } from "./growable.ts";
@@ -154,7 +154,10 @@ class TorrentIndex extends OpenIndex {
   }
 }
 
+const MEMORY_HEALTH: StoreHealth = { kind: "memory", where: "", up: true, rttMs: 0, unavailable: 0, disconnects: 0 };
+
 export class MemoryStore implements SwarmStore {
+  readonly async = false;
   readonly runs4: FamilyRuns;
   readonly runs6: FamilyRuns;
   readonly limits: MemoryStoreLimits;
@@ -332,6 +335,12 @@ export class MemoryStore implements SwarmStore {
   }
 
   // ---- announce -----------------------------------------------------------------------------
+
+  health(): StoreHealth {
+    return MEMORY_HEALTH;
+  }
+
+  close(): void {}
 
   announce(a: StoreAnnounce, res: AnnounceCounts): StoreStatus {
     const family = a.family;
