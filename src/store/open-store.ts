@@ -13,10 +13,11 @@ export async function openStore(
   const { RedisLink } = await import("./redis/redis-link.ts");
   const { RedisStore } = await import("./redis/redis-store.ts");
   const link = new RedisLink(config.store, log, warn);
+  const store = new RedisStore(link, { peerTimeout: config.peerTimeout, torrentRetention: config.torrentRetention });
   // Not connected is not fatal: the tracker listens, refuses with `retry in`, and serves as
   // soon as Redis answers (the link keeps trying).
   await link.start();
-  return new RedisStore(link, { peerTimeout: config.peerTimeout, torrentRetention: config.torrentRetention });
+  return store;
 }
 
 /** The in-memory store sized by the configuration's limits. */

@@ -46,6 +46,11 @@ export class RedisLink {
   failures = 0;
   /** Called once per (re)connection, after the scripts are known to the server. */
   onUp: (() => void) | null = null;
+  /**
+   * Scripts loaded (SCRIPT LOAD) on every connection before requests flow: otherwise every
+   * request in flight at the first use meets NOSCRIPT and loads it again.
+   */
+  readonly scripts: string[] = [];
 
   private client: RedisClient | null = null;
   private connecting = false;
@@ -95,6 +100,7 @@ export class RedisLink {
     });
     try {
       await client.connect();
+      for (const script of this.scripts) await client.send("SCRIPT", ["LOAD", script]);
       if (this.closed) {
         client.close();
         return false;

@@ -21,7 +21,7 @@ import {
   type TorrentOrder,
 } from "../store.ts";
 import { RedisLink } from "./redis-link.ts";
-import { ANNOUNCE_SCRIPT, SCRAPE_SCRIPT, scriptSha } from "./scripts.ts";
+import { announceScript, SCRAPE_SCRIPT, scriptSha } from "./scripts.ts";
 
 export interface RedisStoreLimits {
   /** Seconds without an announce before a peer is dropped. */
@@ -30,7 +30,6 @@ export interface RedisStoreLimits {
   torrentRetention: number;
 }
 
-const ANNOUNCE_SHA = scriptSha(ANNOUNCE_SCRIPT);
 const SCRAPE_SHA = scriptSha(SCRAPE_SCRIPT);
 /** The key holding the UDP connection-id secret the nodes share (when none is configured). */
 const UDP_SECRET_KEY = "sc6:udp-secret";
@@ -38,6 +37,14 @@ const UDP_SECRET_KEY = "sc6:udp-secret";
 const EMPTY = Buffer.alloc(0);
 const NO_SWEEP: SweepReport = { removedPeers: 0, removedTorrents: 0, maxPeers: 0, micros: 0, longestSliceMicros: 0 };
 const EMPTY_ORDER: TorrentOrder = { count: 0, visit() {} };
+
+/**
+ * The announce script's flags argument by bits (16: IPv6, 8: seeder, 4: leaving, 2: completed,
+ * 1: both families): family char then four "1"/"0" (see scripts.ts).
+ */
+const FLAGS = Array.from({ length: 32 }, (_, i) =>
+  (i & 16 ? "6" : "4") + [8, 4, 2, 1].map((bit) => (i & bit ? "1" : "0")).join(""),
+);
 
 /** Two lowercase hex digits per byte value. */
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
@@ -66,11 +73,14 @@ export class RedisStore implements SwarmStore {
   /** Requests refused because Redis could not answer. */
   private unavailable = 0;
   private keep: ((infoHash: Uint8Array, off: number) => boolean) | null = null;
-  private readonly ttl: string;
+  private readonly announceScript: string;
+  private readonly announceSha: string;
 
-  constructor(link: RedisLink, private readonly limits: RedisStoreLimits) {
+  constructor(link: RedisLink, limits: RedisStoreLimits) {
     this.link = link;
-    this.ttl = String(limits.torrentRetention);
+    this.announceScript = announceScript(limits);
+    this.announceSha = scriptSha(this.announceScript);
+    link.scripts.push(this.announceScript, SCRAPE_SCRIPT);
   }
 
   announce(a: StoreAnnounce, res: AnnounceCounts): StoreStatus | Promise<StoreStatus> {
@@ -83,19 +93,14 @@ export class RedisStore implements SwarmStore {
     const bothFamilies = a.bothFamilies;
     // Everything is read from `a` before the await: the rules reuse it for the next request.
     const args = [
-      ANNOUNCE_SHA, "3", key, `${key}:4`, `${key}:6`,
+      this.announceSha, "3", key, `${key}:4`, `${key}:6`,
       latin1Of(a.record, a.recordOff, family === 4 ? 6 : 18),
-      family === 4 ? "4" : "6",
+      FLAGS[(family === 4 ? 0 : 16) | (a.seeder ? 8 : 0) | (a.leaving ? 4 : 0) | (a.completed ? 2 : 0) | (bothFamilies ? 1 : 0)]!,
       String(a.now),
-      String(a.now - this.limits.peerTimeout),
-      a.seeder ? "1" : "0",
-      a.leaving ? "1" : "0",
-      a.completed ? "1" : "0",
       String(a.numwant),
-      bothFamilies ? "1" : "0",
-      this.ttl,
+      String((Math.random() * 0x4000_0000) >>> 0),
     ];
-    return this.link.evalsha(ANNOUNCE_SCRIPT, args).then(
+    return this.link.evalsha(this.announceScript, args).then(
       (reply: [number, number, number, string, string]) => {
         res.complete = reply[0];
         res.incomplete = reply[1];
@@ -110,11 +115,10 @@ export class RedisStore implements SwarmStore {
 
   scrape(hashes: Uint8Array, off: number, count: number, res: ScrapeCounts): Promise<StoreStatus> {
     if (!this.link.ready()) return Promise.resolve(this.down());
-    const cutoff = String(Math.floor(Date.now() / 1000) - this.limits.peerTimeout);
     const replies: Promise<[number, number, number]>[] = new Array(count);
     for (let i = 0; i < count; i++) {
       const key = torrentKey(hashes, off + i * 20);
-      replies[i] = this.link.evalsha(SCRAPE_SCRIPT, [SCRAPE_SHA, "3", key, `${key}:4`, `${key}:6`, cutoff]);
+      replies[i] = this.link.evalsha(SCRAPE_SCRIPT, [SCRAPE_SHA, "3", key, `${key}:4`, `${key}:6`]);
     }
     return Promise.all(replies).then(
       (all) => {
