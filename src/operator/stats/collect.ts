@@ -15,6 +15,7 @@ import type { AccessListStatus } from "../../access/access-list-keeper.ts";
 import type { PrivateStatus } from "../../access/private-keeper.ts";
 import { openFiles, openFilesLimit } from "../open-files.ts";
 import type { StateStatus } from "../state-keeper.ts";
+import type { StoreHealth } from "../../store/store.ts";
 import type { UdpReceiveStats } from "../udp-receive-stats.ts";
 import { RATE_WINDOW_SECONDS } from "./rate-window.ts";
 
@@ -132,6 +133,13 @@ export interface StatsSnapshot {
     receiveDrops: number | null;
     receiveQueueBytes: number | null;
   };
+  /**
+   * The swarm store: "memory", or "redis" with where it is (URL without password), whether it
+   * answers now, its median round trip over the last requests (ms), requests refused because
+   * it could not answer, and connections lost, since start. With a Redis store, `swarm` counts
+   * are not known to a node (zeros): Redis holds them for every node.
+   */
+  store: StoreHealth;
   /** The state file (--state-file): its last write and what the start restored; null when off. */
   state: StateStatus | null;
   /** The access list (--access-list): mode, size, last reload; null while access-mode is off. */
@@ -272,6 +280,7 @@ export function collectStats(rules: StatsRules, src: StatsSources, now = new Dat
       receiveDrops: kernel === null ? null : kernel.drops,
       receiveQueueBytes: kernel === null ? null : kernel.queuedBytes,
     },
+    store: rules.store.health(),
     state: src.state?.() ?? null,
     access: src.access?.() ?? null,
     private: src.private?.() ?? null,

@@ -151,6 +151,13 @@ export function metricFamilies(s: StatsSnapshot): MetricFamily[] {
   gauge("tracker_sweep_duration_seconds", "Time the last sweep cycle spent sweeping.", s.sweep.micros / 1e6);
   gauge("tracker_sweep_longest_slice_seconds", "The longest single sweep slice (the longest the sweep held the event loop at once).", s.sweep.longestSliceMicros / 1e6, 'period="last_cycle"');
   gauge("tracker_sweep_longest_slice_seconds", "", s.sweep.longestSliceMicrosSinceStart / 1e6, 'period="since_start"');
+  const st = s.store;
+  gauge("tracker_store_up", "1 if the swarm store answers now (always 1 for memory).", st.up ? 1 : 0, `kind="${st.kind}"`);
+  if (st.kind !== "memory") {
+    gauge("tracker_store_round_trip_seconds", "Median round trip to the swarm store over its last requests.", st.rttMs / 1000);
+    add("tracker_store_unavailable_total", "counter", "Requests refused because the swarm store could not answer.", "", st.unavailable);
+    add("tracker_store_disconnects_total", "counter", "Connections to the swarm store lost.", "", st.disconnects);
+  }
   if (s.state !== null && s.state.lastSavedAt !== null) {
     gauge("tracker_state_last_save_timestamp_seconds", "When the state file was last written, Unix seconds.", Date.parse(s.state.lastSavedAt) / 1000);
     gauge("tracker_state_last_save_duration_seconds", "How long the last state file write took.", (s.state.lastSaveMillis ?? 0) / 1000);

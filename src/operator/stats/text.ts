@@ -141,6 +141,15 @@ export function renderStatsText(s: StatsSnapshot): string {
       ["stats.receive_queue_bytes_udp", u.receiveQueueBytes ?? 0, "waiting in the receive buffer now"] as Row,
     ]),
   ]));
+  {
+    const st = s.store;
+    sections.push(
+      st.kind === "memory"
+        ? "store = memory\n"
+        : `store = ${st.kind} ${st.where} (${st.up ? "up" : "DOWN"}, round trip ${st.rttMs.toFixed(2)} ms, ` +
+            `${thousands(st.unavailable)} requests refused while unreachable, ${thousands(st.disconnects)} disconnects)\n`,
+    );
+  }
   if (s.state !== null) {
     const st = s.state;
     sections.push(
