@@ -118,7 +118,9 @@ else
   end
   added = redis.call('ZADD', mine, now * 4 + nf, me) == 1
 end
-if t == nil or now >= t then
+-- Housekeeping when due, and at a torrent's first peer (it sets the TTLs); a stop for a torrent
+-- with nothing stored writes nothing.
+if (t == nil and (added or old)) or (t ~= nil and now >= t) then
   s = s - housekeeping(meta, z4, z6, (now - ${settings.peerTimeout}) * 4, ${settings.torrentRetention})
   redis.call('HSET', meta, 's', s, 'd', d, 't', now + ${DROP_EVERY})
   redis.call('EXPIRE', meta, ${settings.torrentRetention})
