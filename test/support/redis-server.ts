@@ -14,6 +14,8 @@ export interface TestRedis {
   readonly url: string;
   /** A client of the test's own (for FLUSHALL, reading keys). */
   client(): Promise<RedisClient>;
+  /** Whether it runs now (not killed). */
+  running(): boolean;
   /** Kill it (SIGKILL: a crash, not a clean shutdown). */
   kill(): Promise<void>;
   /** Start it again on the same port (empty: persistence is off). */
@@ -80,6 +82,7 @@ export async function startRedis(): Promise<TestRedis> {
       clients.push(c);
       return c;
     },
+    running: () => proc !== null && proc.exitCode === null,
     kill,
     restart: launch,
     async stop() {
