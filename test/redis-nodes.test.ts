@@ -10,6 +10,7 @@ import { capture, killChildren, startTrackerProcess } from "./support/child.ts";
 import { startRedis, type TestRedis } from "./support/redis-server.ts";
 import { announceUrl, bytes20, compactPeers, getBencoded, pct, text } from "./support/tracker.ts";
 import { announcePacket, errorMessage, readAnnounceAnswer, scrapePacket, UdpClient } from "./support/udp-client.ts";
+import { bin20, WsClient } from "./support/ws-client.ts";
 
 let redis: TestRedis;
 
@@ -92,6 +93,60 @@ describe("two tracker nodes on one Redis", () => {
     } finally {
       ua.close();
       ub.close();
+    }
+  });
+
+  test("WebSocket: a peer on node A gets the offer of a peer on node B, B gets its answer; counts agree; stopped and closed peers vanish from both", async () => {
+    const { a, b } = await twoNodes();
+    const H = bin20("h");
+    const [X, Y, Z] = [bin20("x"), bin20("y"), bin20("z")];
+    const announce = (peer: string, extra: Record<string, unknown> = {}) => ({
+      action: "announce", info_hash: H, peer_id: peer, uploaded: 0, downloaded: 0, left: 100, event: "started", ...extra,
+    });
+    const offer = { offer: { type: "offer", sdp: "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n" }, offer_id: bin20("1") };
+    const x = await WsClient.open(`ws://127.0.0.1:${a.port}/announce`);
+    const y = await WsClient.open(`ws://127.0.0.1:${b.port}/`);
+    try {
+      expect(await x.request(announce(X, { left: 0 }))).toMatchObject({ action: "announce", complete: 1, incomplete: 0 });
+      expect(await y.request(announce(Y, { offers: [offer] }))).toMatchObject({ complete: 1, incomplete: 1 });
+      // Y's offer crosses from node B to node A, to X.
+      const toX = await x.next(3000);
+      expect(toX).toEqual({ action: "announce", info_hash: H, peer_id: Y, offer: offer.offer, offer_id: offer.offer_id });
+      // X's answer crosses back to Y only.
+      x.send({ action: "announce", info_hash: H, peer_id: X, to_peer_id: Y, offer_id: offer.offer_id, answer: { type: "answer", sdp: "ans" } });
+      expect(await y.next(3000)).toEqual({ action: "announce", info_hash: H, peer_id: X, answer: { type: "answer", sdp: "ans" }, offer_id: offer.offer_id });
+      // Replayed: refused by node A, which remembered the offer for X.
+      expect(await x.request({ action: "announce", info_hash: H, peer_id: X, to_peer_id: Y, offer_id: offer.offer_id, answer: {} }))
+        .toMatchObject({ "failure reason": "answer refused: no such offer was sent to you by that peer (or it expired)" });
+      expect(await y.quiet()).toBe(true);
+      // The same counts on both nodes.
+      const scrapeBoth = async () => [
+        await x.request({ action: "scrape", info_hash: H }),
+        await y.request({ action: "scrape", info_hash: [H] }),
+      ];
+      for (const s of await scrapeBoth()) expect(s).toEqual({ action: "scrape", files: { [H]: { complete: 1, incomplete: 1, downloaded: 0 } } });
+      // Stopped on B: gone from both.
+      expect(await y.request(announce(Y, { event: "stopped" }))).toMatchObject({ complete: 1, incomplete: 0 });
+      for (const s of await scrapeBoth()) expect(s.files[H]).toEqual({ complete: 1, incomplete: 0, downloaded: 0 });
+      // Closed on A: gone from both (a new peer on B is alone).
+      x.close();
+      await x.closed;
+      const z = await WsClient.open(`ws://127.0.0.1:${b.port}/`);
+      try {
+        let counts: any = null;
+        for (let i = 0; i < 40; i++) {
+          counts = (await z.request({ action: "scrape", info_hash: H })).files[H];
+          if (counts.complete === 0) break;
+          await Bun.sleep(25);
+        }
+        expect(counts).toEqual({ complete: 0, incomplete: 0, downloaded: 0 });
+        expect(await z.request(announce(Z, { offers: [offer] }))).toMatchObject({ complete: 0, incomplete: 1 });
+      } finally {
+        z.close();
+      }
+    } finally {
+      x.close();
+      y.close();
     }
   });
 

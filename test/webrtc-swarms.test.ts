@@ -55,13 +55,15 @@ test("a pending offer is answered once, by its target, to its sender, before it 
   s.announce(H, id("c"), {}, false, false, false, 0, 100, out);
   const [b, c] = [s.peer(H, id("b"))!, s.peer(H, id("c"))!];
   expect(s.addOffer(b, O, id("a"), 100)).toBe(true);
-  expect(s.takeOffer(c, O, id("a"), 100)).toBe(false); // not sent to c
-  expect(s.takeOffer(b, O, id("x"), 100)).toBe(false); // not from x (and now used up)
-  expect(s.takeOffer(b, O, id("a"), 100)).toBe(false);
+  expect(s.takeOffer(c, O, id("a"), 100)).toBeNull(); // not sent to c
+  expect(s.takeOffer(b, O, id("x"), 100)).toBeNull(); // not from x (and now used up)
+  expect(s.takeOffer(b, O, id("a"), 100)).toBeNull();
   s.addOffer(b, O, id("a"), 100);
-  expect(s.takeOffer(b, O, id("a"), 221)).toBe(false); // expired (120 s)
+  expect(s.takeOffer(b, O, id("a"), 221)).toBeNull(); // expired (120 s)
   s.addOffer(b, O, id("a"), 100);
-  expect(s.takeOffer(b, O, id("a"), 220)).toBe(true);
+  expect(s.takeOffer(b, O, id("a"), 220)).toMatchObject({ from: id("a"), node: null });
+  s.addOffer(b, O, id("a"), 100, "node0002"); // relayed from a peer on another node
+  expect(s.takeOffer(b, O, id("a"), 100)).toMatchObject({ from: id("a"), node: "node0002" });
   expect(s.pendingOffers).toBe(0);
   for (const t of ["1", "2", "3"]) expect(s.addOffer(b, id(t), id("a"), 100)).toBe(true);
   expect(s.addOffer(b, id("4"), id("a"), 100)).toBe(false); // maxPendingOffers
@@ -85,8 +87,8 @@ test("a peer keeps at most MAX_PENDING_PER_PEER unanswered offers: the oldest go
   const offer = (k: number) => String(k).padStart(20, "0");
   for (let k = 0; k < MAX_PENDING_PER_PEER + 10; k++) s.addOffer(b, offer(k), id("a"), 100);
   expect(s.pendingOffers).toBe(MAX_PENDING_PER_PEER);
-  expect(s.takeOffer(b, offer(0), id("a"), 100)).toBe(false); // evicted
-  expect(s.takeOffer(b, offer(MAX_PENDING_PER_PEER + 9), id("a"), 100)).toBe(true);
+  expect(s.takeOffer(b, offer(0), id("a"), 100)).toBeNull(); // evicted
+  expect(s.takeOffer(b, offer(MAX_PENDING_PER_PEER + 9), id("a"), 100)).not.toBeNull();
 });
 
 test("the sweep drops peers silent for peerTimeout", () => {

@@ -59,6 +59,8 @@ export const COUNTER_NAMES = [
   "wsAnnounces",
   "wsScrapes",
   "wsOffersRelayed",
+  /** Offers and answers handed to another node for a peer connected there (shared store). */
+  "wsRelayedToNodes",
   "wsAnswersRelayed",
   "wsAnswersRefused",
   "wsFailures",

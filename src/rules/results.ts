@@ -3,7 +3,7 @@
  * adapters keep one each), filled by the rules and the store, read by the encoders. They extend
  * the store's part of the answer (store.ts), so the store fills them without knowing the rules.
  */
-import { AnnounceCounts, ScrapeCounts } from "../store/store.ts";
+import { AnnounceCounts, ScrapeCounts, type WebRtcMember, WebRtcDirectoryResult } from "../store/store.ts";
 import type { WebRtcPeer } from "../store/webrtc-swarms.ts";
 
 /** The answer to one announce. */
@@ -70,6 +70,10 @@ export class WebRtcAnnounceResult {
   complete = 0;
   incomplete = 0;
   interval = 0;
-  /** The chosen peers, one per offer, in order (reused array). */
+  /** The chosen peers connected here, one offer each, in order (reused array). */
   readonly peers: WebRtcPeer<object>[] = [];
+  /** With a shared store: the chosen peers connected to other nodes; they get the next offers. */
+  readonly remote: WebRtcMember[] = [];
+  /** With a shared store: what the directory answered (reused). */
+  readonly shared = new WebRtcDirectoryResult();
 }

@@ -42,6 +42,7 @@ import { EVENT_COMPLETED, EVENT_STOPPED } from "../protocol/events.ts";
 import { memoryStoreFor } from "../store/open-store.ts";
 import {
   STORE_FULL_TORRENTS, STORE_OK, STORE_REFUSED_TORRENT, STORE_UNAVAILABLE, StoreAnnounce, type StoreStatus, type SwarmStore,
+  WebRtcDirectoryResult, type WebRtcMember,
 } from "../store/store.ts";
 import { AddressRate } from "./address-rate.ts";
 import { CompletionLimit } from "./completion-limit.ts";
@@ -301,45 +302,91 @@ export class TrackerRules {
     res.retryIn = this.interval;
   }
 
-  /** Serve one WebTorrent announce: the counts and up to one peer per offer, or a refusal. */
-  announceWebRtc(req: WebRtcAnnounceRequest, res: WebRtcAnnounceResult): void {
+  /**
+   * Serve one WebTorrent announce: the counts and up to one peer per offer, or a refusal. With a
+   * shared store (store.webrtcDirectory) the swarm spans every node: the counts and the choice
+   * come from the store (a Promise), and chosen peers connected to other nodes are in res.remote.
+   */
+  announceWebRtc(req: WebRtcAnnounceRequest, res: WebRtcAnnounceResult): void | Promise<void> {
     res.refusal = null;
     res.retryIn = -1;
     res.peers.length = 0;
+    res.remote.length = 0;
     res.interval = this.interval;
     const now = nowSeconds();
     if (this.refusedAtTheDoor(req.record, req.family, req.passkey, now, res)) return;
     const hash = binaryInto(req.infoHash, this.hashBytes);
     if (!this.torrentAllowed(hash, 0)) return this.refuseTorrent(res);
+    const dir = this.store.webrtcDirectory;
+    if (dir !== null && !dir.ready()) return this.refuseUnavailable(res);
     const leaving = req.event === EVENT_STOPPED;
     const completed = req.event === EVENT_COMPLETED && this.countCompletion(hash, 0, req.record, req.family, now);
     const n = leaving ? 0 : Math.min(req.offers, this.numwant(req.numwant));
+    // This node's own record of the peer (its connection, its pending offers): with a shared
+    // store it chooses nobody, the store does.
     const status = this.webrtc.announce(
-      req.infoHash, req.peerId, req.conn, req.leftIsZero, leaving, completed, n, now, res.peers,
+      req.infoHash, req.peerId, req.conn, req.leftIsZero, leaving, completed, dir === null ? n : 0, now, res.peers,
     );
     if (status === WEBRTC_PEER_ID_TAKEN) {
       res.refusal = REFUSED_PEER_ID_TAKEN;
       return;
     }
     if (status !== WEBRTC_OK) return this.refuseCapacity(status === WEBRTC_FULL_TORRENTS, res);
-    const counts = this.webrtc.counts(req.infoHash);
-    res.complete = counts.complete;
-    res.incomplete = counts.incomplete;
-    if (this.accounting !== null) {
-      this.accounting.record(
-        req.passkey!, hash, 0, binaryInto(req.peerId, this.peerIdBytes), 0,
-        req.uploaded, req.downloaded, EVENT_NAMES[req.event], completed, now,
-      );
+    if (dir === null) {
+      const counts = this.webrtc.counts(req.infoHash);
+      res.complete = counts.complete;
+      res.incomplete = counts.incomplete;
+      return this.accountWebRtc(req.passkey, req.infoHash, req.peerId, req.uploaded, req.downloaded, req.event, completed, now);
+    }
+    // The request object is reused by the adapter meanwhile: keep what is needed after the await.
+    const { infoHash, peerId, passkey, uploaded, downloaded, event } = req;
+    return dir.announce(infoHash, peerId, req.leftIsZero, leaving, completed, n, now, res.shared).then((st) => {
+      if (st !== STORE_OK) return this.refuseUnavailable(res);
+      res.complete = res.shared.complete;
+      res.incomplete = res.shared.incomplete;
+      for (const m of res.shared.chosen) {
+        if (m.node !== dir.node) res.remote.push(m);
+        else {
+          const p = this.webrtc.peer(infoHash, m.peerId);
+          if (p !== undefined) res.peers.push(p);
+        }
+      }
+      this.accountWebRtc(passkey, infoHash, peerId, uploaded, downloaded, event, completed, now);
+    });
+  }
+
+  private accountWebRtc(
+    passkey: string | null, infoHash: string, peerId: string, uploaded: number, downloaded: number, event: number,
+    completed: boolean, now: number,
+  ): void {
+    if (this.accounting === null) return;
+    this.accounting.record(
+      passkey!, binaryInto(infoHash, this.hashBytes), 0, binaryInto(peerId, this.peerIdBytes), 0,
+      uploaded, downloaded, EVENT_NAMES[event]!, completed, now,
+    );
+  }
+
+  /**
+   * A WebRTC connection closed: the peers it announced leave their swarms (here, and in the
+   * shared store when there is one), given each as info_hash + peer_id (40 characters).
+   */
+  webRtcConnectionClosed(conn: object, joined: Set<string>): void {
+    this.webrtc.removeConnection(conn, joined);
+    const dir = this.store.webrtcDirectory;
+    if (dir === null || !dir.ready()) return; // gone from the store at peer-timeout anyway
+    for (const key of joined) {
+      void dir.announce(key.slice(0, 20), key.slice(20), false, true, false, 0, nowSeconds(), new WebRtcDirectoryResult());
     }
   }
 
   /**
    * Where a WebRTC answer may go: the offerer, when `answerer` (announced on `conn`) really was
-   * sent offer `offerId` of `toPeerId` in that swarm, not expired nor answered. Else a refusal.
+   * sent offer `offerId` of `toPeerId` in that swarm, not expired nor answered. A peer connected
+   * here, or (shared store) the offerer's node and peer_id. Else a refusal.
    */
   answerTarget(
     infoHash: string, answerer: string, toPeerId: string, offerId: string, conn: object, passkey: string | null,
-  ): WebRtcPeer<object> | string {
+  ): WebRtcPeer<object> | WebRtcMember | string {
     const now = nowSeconds();
     if (this.passkeys !== null) {
       const refusal = this.passkeyRefusal(passkey, now);
@@ -349,8 +396,9 @@ export class TrackerRules {
     // only a claim, the connection it announced on is not.
     const swarm = this.webrtc.swarms.get(infoHash);
     const self = swarm?.peers.get(answerer);
-    const genuine = self !== undefined && self.conn === conn && this.webrtc.takeOffer(self, offerId, toPeerId, now);
-    const target = genuine ? swarm!.peers.get(toPeerId) : undefined;
+    const pending = self !== undefined && self.conn === conn ? this.webrtc.takeOffer(self, offerId, toPeerId, now) : null;
+    if (pending !== null && pending.node !== null) return { node: pending.node, peerId: toPeerId };
+    const target = pending !== null ? swarm!.peers.get(toPeerId) : undefined;
     if (target === undefined) {
       this.counters[C.wsAnswersRefused]!++;
       return REFUSED_ANSWER;
@@ -358,8 +406,11 @@ export class TrackerRules {
     return target;
   }
 
-  /** A WebTorrent scrape: the WebRTC swarms' counts, refused torrents left out; or a refusal. */
-  scrapeWebRtc(infoHashes: string[], passkey: string | null): WebRtcScrapeFile[] | string {
+  /**
+   * A WebTorrent scrape: the WebRTC swarms' counts, refused torrents left out; or a refusal.
+   * With a shared store the counts are every node's (a Promise).
+   */
+  scrapeWebRtc(infoHashes: string[], passkey: string | null): WebRtcScrapeFile[] | string | Promise<WebRtcScrapeFile[] | string> {
     if (infoHashes.length > this.config.scrapeMaxHashes) {
       this.counters[C.refusedScrapeHashes]!++;
       return this.tooManyHashes;
@@ -376,16 +427,24 @@ export class TrackerRules {
       }
       hashes = [...this.webrtc.swarms.keys()];
     }
-    const files: WebRtcScrapeFile[] = [];
+    const allowed: string[] = [];
     for (const h of hashes) {
-      if (!this.torrentAllowed(binaryInto(h, this.hashBytes), 0)) {
-        this.counters[C.refusedTorrentNotAllowed]!++;
-        continue;
-      }
-      files.push({ infoHash: h, ...this.webrtc.counts(h) });
+      if (this.torrentAllowed(binaryInto(h, this.hashBytes), 0)) allowed.push(h);
+      else this.counters[C.refusedTorrentNotAllowed]!++;
     }
-    if (files.length === 0 && hashes.length > 0) return REFUSED_TORRENT;
-    return files;
+    if (allowed.length === 0 && hashes.length > 0) return REFUSED_TORRENT;
+    const dir = this.store.webrtcDirectory;
+    if (dir === null) return allowed.map((h) => ({ infoHash: h, ...this.webrtc.counts(h) }));
+    if (!dir.ready()) return this.storeUnavailable();
+    return dir.scrape(allowed).then((counts) =>
+      counts === null ? this.storeUnavailable() : allowed.map((h, i) => ({ infoHash: h, ...counts[i]! })),
+    );
+  }
+
+  /** The refusal for a store that cannot answer, counted (for answers that carry no retry in). */
+  private storeUnavailable(): string {
+    this.counters[C.refusedStoreUnavailable]!++;
+    return REFUSED_STORE_UNAVAILABLE;
   }
 
   /**

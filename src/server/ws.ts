@@ -23,7 +23,8 @@ import {
 import { C } from "../rules/counters.ts";
 import { WebRtcAnnounceRequest } from "../rules/requests.ts";
 import { WebRtcAnnounceResult } from "../rules/results.ts";
-import type { TrackerRules } from "../rules/tracker-rules.ts";
+import type { TrackerRules, WebRtcScrapeFile } from "../rules/tracker-rules.ts";
+import type { WebRtcRelay } from "../store/store.ts";
 
 /** Bytes queued for one slow client before it is closed. */
 const BACKPRESSURE_LIMIT = 1024 * 1024;
@@ -64,6 +65,9 @@ export function createWebSocketTracker(rules: TrackerRules): WebSocketTracker {
   const req = new WebRtcAnnounceRequest();
   const res = new WebRtcAnnounceResult();
   const sockets = new Set<ServerWebSocket<WsData>>();
+  // A shared store (Redis) spans the WebRTC swarms of every node: peers connected elsewhere are
+  // reached through it.
+  const directory = rules.store.webrtcDirectory;
 
   function send(ws: ServerWebSocket<WsData>, text: string): void {
     counters[C.wsBytesOut]! += text.length;
@@ -80,9 +84,18 @@ export function createWebSocketTracker(rules: TrackerRules): WebSocketTracker {
     if (m.answer !== null) {
       const target = rules.answerTarget(m.infoHash, m.peerId, m.answer.toPeerId, m.answer.offerId, ws, d.passkey);
       if (typeof target === "string") return fail(ws, target, "announce", m.infoHash);
-      counters[C.wsAnswersRelayed]!++;
       const j = JSON.stringify;
-      send(target.conn as ServerWebSocket<WsData>, relayedAnswer(j(m.infoHash), j(m.peerId), j(m.answer.answer), j(m.answer.offerId)));
+      const text = relayedAnswer(j(m.infoHash), j(m.peerId), j(m.answer.answer), j(m.answer.offerId));
+      if ("conn" in target) {
+        counters[C.wsAnswersRelayed]!++;
+        send(target.conn as ServerWebSocket<WsData>, text);
+      } else {
+        // The offerer is connected to another node (shared store): that node delivers it.
+        counters[C.wsRelayedToNodes]!++;
+        directory!.relay(target.node, {
+          kind: "answer", infoHash: m.infoHash, to: target.peerId, from: m.peerId, fromNode: directory!.node, offerId: m.answer.offerId, text,
+        });
+      }
       return;
     }
     counters[C.wsAnnounces]!++;
@@ -98,23 +111,58 @@ export function createWebSocketTracker(rules: TrackerRules): WebSocketTracker {
     req.uploaded = m.uploaded;
     req.downloaded = m.downloaded;
     req.passkey = d.passkey;
-    rules.announceWebRtc(req, res);
-    if (res.refusal !== null) return fail(ws, res.refusal, "announce", m.infoHash);
+    // A shared store answers later, and other messages come in meanwhile: a result of its own.
+    const r = directory === null ? res : new WebRtcAnnounceResult();
+    const pending = rules.announceWebRtc(req, r);
+    if (pending === undefined) answered(ws, m, r);
+    else pending.then(() => answered(ws, m, r)).catch((e) => console.error("ws: unexpected error", e));
+  }
+
+  /** The announce's answer, and its offers relayed to the chosen peers (here, or on other nodes). */
+  function answered(ws: ServerWebSocket<WsData>, m: WsAnnounce, r: WebRtcAnnounceResult): void {
+    if (r.refusal !== null) return fail(ws, r.refusal, "announce", m.infoHash);
+    const d = ws.data;
     if (m.event === EVENT_STOPPED) d.joined.delete(m.infoHash + m.peerId);
     else d.joined.add(m.infoHash + m.peerId);
     const hashJson = JSON.stringify(m.infoHash);
-    send(ws, announceAnswer(hashJson, res.complete, res.incomplete, res.interval));
-    if (res.peers.length === 0) return;
+    send(ws, announceAnswer(hashJson, r.complete, r.incomplete, r.interval));
+    if (r.peers.length === 0 && r.remote.length === 0) return;
     const now = Math.floor(Date.now() / 1000);
     const fromJson = JSON.stringify(m.peerId);
-    for (let i = 0; i < res.peers.length; i++) {
-      const peer = res.peers[i]!;
-      const offer = m.offers[i]!;
-      if (!rules.webrtc.addOffer(peer, offer.offerId, m.peerId, now)) break; // too many pending
+    let k = 0;
+    for (; k < r.peers.length; k++) {
+      const peer = r.peers[k]!;
+      const offer = m.offers[k]!;
+      if (!rules.webrtc.addOffer(peer, offer.offerId, m.peerId, now)) return; // too many pending
       counters[C.wsOffersRelayed]!++;
       send(peer.conn as ServerWebSocket<WsData>, relayedOffer(hashJson, fromJson, JSON.stringify(offer.offer), JSON.stringify(offer.offerId)));
     }
+    for (let i = 0; i < r.remote.length && k < m.offers.length; i++, k++) {
+      const to = r.remote[i]!;
+      const offer = m.offers[k]!;
+      counters[C.wsRelayedToNodes]!++;
+      directory!.relay(to.node, {
+        kind: "offer", infoHash: m.infoHash, to: to.peerId, from: m.peerId, fromNode: directory!.node, offerId: offer.offerId,
+        text: relayedOffer(hashJson, fromJson, JSON.stringify(offer.offer), JSON.stringify(offer.offerId)),
+      });
+    }
   }
+
+  /**
+   * A message another node relays to a peer connected here (shared store). An offer is
+   * remembered as pending for that peer first, with the offerer's node, so the answer can only
+   * go back there.
+   */
+  function relayed(msg: WebRtcRelay): void {
+    const peer = rules.webrtc.peer(msg.infoHash, msg.to);
+    if (peer === undefined) return; // gone meanwhile: the offerer's client tries other peers
+    if (msg.kind === "offer") {
+      if (!rules.webrtc.addOffer(peer, msg.offerId, msg.from, Math.floor(Date.now() / 1000), msg.fromNode)) return;
+      counters[C.wsOffersRelayed]!++;
+    } else counters[C.wsAnswersRelayed]!++;
+    send(peer.conn as ServerWebSocket<WsData>, msg.text);
+  }
+  if (directory !== null) directory.onRelay = relayed;
 
   function message(ws: ServerWebSocket<WsData>, raw: string | Buffer): void {
     counters[C.wsMessagesIn]!++;
@@ -153,10 +201,16 @@ export function createWebSocketTracker(rules: TrackerRules): WebSocketTracker {
       case "scrape": {
         counters[C.wsScrapes]!++;
         const files = rules.scrapeWebRtc(m.infoHashes, d.passkey);
-        if (typeof files === "string") return fail(ws, files, "scrape", null);
-        return send(ws, scrapeAnswer(files));
+        if (!(files instanceof Promise)) return scraped(ws, files);
+        files.then((f) => scraped(ws, f)).catch((e) => console.error("ws: unexpected error", e));
+        return;
       }
     }
+  }
+
+  function scraped(ws: ServerWebSocket<WsData>, files: WebRtcScrapeFile[] | string): void {
+    if (typeof files === "string") return fail(ws, files, "scrape", null);
+    send(ws, scrapeAnswer(files));
   }
 
   const handler: WebSocketHandler<WsData> = {
@@ -181,7 +235,7 @@ export function createWebSocketTracker(rules: TrackerRules): WebSocketTracker {
       counters[C.wsConnectionsClosed]!++;
       if (code === 1009) counters[C.wsClosedTooBig]!++;
       else if (code === 1006 && ws.getBufferedAmount() >= BACKPRESSURE_LIMIT) counters[C.wsClosedBackpressure]!++;
-      rules.webrtc.removeConnection(ws, ws.data.joined);
+      rules.webRtcConnectionClosed(ws, ws.data.joined);
     },
   };
 

@@ -200,6 +200,12 @@ export interface SwarmStore {
    * store answers.
    */
   sharedSecret?(): Promise<string>;
+  /**
+   * A store shared by several nodes also shares the WebRTC (WebTorrent) swarms: who is in each
+   * across the nodes, and a way to reach a peer connected to another node. Null: the WebRTC
+   * swarms are this process's own (src/store/webrtc-swarms.ts alone).
+   */
+  readonly webrtcDirectory: WebRtcDirectory | null;
   /** Let go of connections (at stop). */
   close(): void;
   /**
@@ -237,4 +243,63 @@ export interface SwarmStore {
    * can let the event loop turn (the full scrape does), and returns the same order.
    */
   orderTorrents(): Generator<void, TorrentOrder>;
+}
+
+// ---- WebRTC swarms across nodes ---------------------------------------------------------
+
+/** A WebRTC peer somewhere in the cluster: the node it is connected to, and its peer_id. */
+export interface WebRtcMember {
+  node: string;
+  peerId: string;
+}
+
+/** What a directory announce gives back: the swarm's counts (all nodes) and the chosen peers. */
+export class WebRtcDirectoryResult {
+  complete = 0;
+  incomplete = 0;
+  downloaded = 0;
+  readonly chosen: WebRtcMember[] = [];
+}
+
+/**
+ * A message for a peer connected to another node: a relayed offer (the receiving node remembers
+ * it as pending for `to`, from `from` on `fromNode`, so the answer can only go back there) or a
+ * relayed answer. `text` is the WebSocket message as the peer is to receive it.
+ */
+export interface WebRtcRelay {
+  kind: "offer" | "answer";
+  infoHash: string;
+  to: string;
+  from: string;
+  fromNode: string;
+  offerId: string;
+  text: string;
+}
+
+/**
+ * The WebRTC swarms as several nodes share them (the Redis store's): membership, counts and the
+ * random choice of peers live in the shared store; connections, pending offers and the
+ * peer_id-per-connection rule stay with the node the peer is connected to
+ * (src/store/webrtc-swarms.ts).
+ */
+export interface WebRtcDirectory {
+  /** This node's id (random per process), as other nodes address it. */
+  readonly node: string;
+  /** Whether it answers now (else the rules refuse with `retry in`). */
+  ready(): boolean;
+  /**
+   * A WebRTC peer's announce in the shared swarm (the same semantics as a SwarmStore announce:
+   * seeder state, `completed` once per peer, `leaving`), choosing up to numwant others from
+   * every node. Everything is read before the first await.
+   */
+  announce(
+    infoHash: string, peerId: string, seeder: boolean, leaving: boolean, completed: boolean, numwant: number,
+    now: number, out: WebRtcDirectoryResult,
+  ): Promise<StoreStatus>;
+  /** Counts of each swarm (all nodes), in order. */
+  scrape(infoHashes: string[]): Promise<{ complete: number; incomplete: number; downloaded: number }[] | null>;
+  /** Send a message to a peer on another node (best effort, like any relayed message). */
+  relay(node: string, message: WebRtcRelay): void;
+  /** Where messages for this node's peers are delivered (set by the WebSocket adapter). */
+  onRelay: ((message: WebRtcRelay) => void) | null;
 }

@@ -67,6 +67,8 @@ export interface WebRtcLimits {
 export interface PendingOffer {
   /** The offerer's peer_id: the only peer the answer may go to. */
   from: string;
+  /** The node the offerer is connected to, when the store is shared and it is another; else null. */
+  node: string | null;
   expires: number;
 }
 
@@ -186,7 +188,7 @@ export class WebRtcSwarms<C> {
    * at most MAX_PENDING_PER_PEER (the oldest goes first: a client answers the offers it will
    * use soon or not at all), so offers nobody answers cannot pile up behind one peer.
    */
-  addOffer(to: WebRtcPeer<C>, offerId: string, from: string, now: number): boolean {
+  addOffer(to: WebRtcPeer<C>, offerId: string, from: string, now: number, node: string | null = null): boolean {
     if (this.pendingCount >= this.limits.maxPendingOffers) return false;
     const pending = (to.pending ??= new Map());
     if (pending.size >= MAX_PENDING_PER_PEER) {
@@ -194,7 +196,7 @@ export class WebRtcSwarms<C> {
       this.pendingCount--;
     }
     const size = pending.size;
-    pending.set(offerId, { from, expires: now + this.limits.offerTimeout });
+    pending.set(offerId, { from, node, expires: now + this.limits.offerTimeout });
     this.pendingCount += pending.size - size; // an offer_id sent again replaces its entry
     return true;
   }
@@ -202,13 +204,14 @@ export class WebRtcSwarms<C> {
   /**
    * Whether `answerer` may answer offer `offerId` of `toPeerId`: that offer went to it (in its
    * swarm) and has not expired or been answered. The pending offer is used up either way.
+   * Returns it when the answer may go (its `node` says where the offerer is), else null.
    */
-  takeOffer(answerer: WebRtcPeer<C>, offerId: string, toPeerId: string, now: number): boolean {
+  takeOffer(answerer: WebRtcPeer<C>, offerId: string, toPeerId: string, now: number): PendingOffer | null {
     const p = answerer.pending?.get(offerId);
-    if (p === undefined) return false;
+    if (p === undefined) return null;
     answerer.pending!.delete(offerId);
     this.pendingCount--;
-    return p.from === toPeerId && p.expires >= now;
+    return p.from === toPeerId && p.expires >= now ? p : null;
   }
 
   /** The peer `peerId` of a swarm, or undefined. */

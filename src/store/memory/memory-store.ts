@@ -158,6 +158,7 @@ const MEMORY_HEALTH: StoreHealth = { kind: "memory", where: "", up: true, rttMs:
 
 export class MemoryStore implements SwarmStore {
   readonly async = false;
+  readonly webrtcDirectory = null;
   readonly runs4: FamilyRuns;
   readonly runs6: FamilyRuns;
   readonly limits: MemoryStoreLimits;

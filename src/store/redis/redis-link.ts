@@ -53,6 +53,9 @@ export class RedisLink {
   readonly scripts: string[] = [];
 
   private client: RedisClient | null = null;
+  /** The subscriber connection (pub/sub needs one of its own), while there are subscriptions. */
+  private sub: RedisClient | null = null;
+  private readonly subscriptions = new Map<string, (message: string) => void>();
   private connecting = false;
   private closed = false;
   private downSince = 0;
@@ -98,15 +101,27 @@ export class RedisLink {
       autoReconnect: false,
       connectionTimeout: CONNECT_TIMEOUT_MS,
     });
+    let sub: RedisClient | null = null;
     try {
       await client.connect();
       for (const script of this.scripts) await client.send("SCRIPT", ["LOAD", script]);
+      if (this.subscriptions.size > 0) {
+        sub = new RedisClient(this.url, { enableOfflineQueue: false, autoReconnect: false, connectionTimeout: CONNECT_TIMEOUT_MS });
+        await sub.connect();
+        for (const [channel, listener] of this.subscriptions) await sub.subscribe(channel, listener);
+      }
       if (this.closed) {
         client.close();
+        sub?.close();
         return false;
       }
       client.onclose = (error) => this.lost(client, error);
+      if (sub !== null) {
+        const s = sub;
+        s.onclose = (error) => this.lost(s, error);
+      }
       this.client = client;
+      this.sub = sub;
       this.inFlight = 0;
       this.up = true;
       if (this.firstAttempt) this.log(`store: ${this.where} (Redis) connected`);
@@ -116,6 +131,7 @@ export class RedisLink {
       return true;
     } catch (e) {
       client.close();
+      sub?.close();
       if (this.firstAttempt) {
         this.warn(
           `store: cannot reach ${this.where} (${errorText(e)}): announces and scrapes get a failure reason ` +
@@ -130,10 +146,24 @@ export class RedisLink {
     }
   }
 
+  /**
+   * Receive what is published on `channel` (on a connection of its own, opened again after every
+   * reconnection). Takes effect at the next connection when already up.
+   */
+  subscribe(channel: string, listener: (message: string) => void): void {
+    this.subscriptions.set(channel, listener);
+    // Already connected without a subscriber: reconnect so the next connection opens one.
+    if (this.up && this.sub === null) this.client?.close();
+  }
+
   private lost(client: RedisClient, error: Error): void {
-    if (client !== this.client) return;
+    if (client !== this.client && client !== this.sub) return;
+    // Either connection lost: both go, and the reconnect loop opens both again.
+    const other = client === this.client ? this.sub : this.client;
     this.client = null;
+    this.sub = null;
     this.up = false;
+    other?.close();
     if (this.closed) return;
     this.disconnects++;
     this.downSince = Date.now();
@@ -212,8 +242,11 @@ export class RedisLink {
     this.up = false;
     clearInterval(this.timer);
     const c = this.client;
+    const sub = this.sub;
     this.client = null;
+    this.sub = null;
     c?.close();
+    sub?.close();
   }
 }
 

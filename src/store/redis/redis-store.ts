@@ -22,6 +22,7 @@ import {
 } from "../store.ts";
 import { RedisLink } from "./redis-link.ts";
 import { announceScript, SCRAPE_SCRIPT, scriptSha } from "./scripts.ts";
+import { RedisWebRtcDirectory } from "./webrtc-directory.ts";
 
 export interface RedisStoreLimits {
   /** Seconds without an announce before a peer is dropped. */
@@ -72,6 +73,8 @@ export class RedisStore implements SwarmStore {
   readonly torrentCount = 0;
   /** Requests refused because Redis could not answer. */
   private unavailable = 0;
+  /** The WebRTC swarms, shared across the nodes too (webrtc-directory.ts). */
+  readonly webrtcDirectory: RedisWebRtcDirectory;
   private keep: ((infoHash: Uint8Array, off: number) => boolean) | null = null;
   private readonly announceScript: string;
   private readonly announceSha: string;
@@ -81,6 +84,7 @@ export class RedisStore implements SwarmStore {
     this.announceScript = announceScript(limits);
     this.announceSha = scriptSha(this.announceScript);
     link.scripts.push(this.announceScript, SCRAPE_SCRIPT);
+    this.webrtcDirectory = new RedisWebRtcDirectory(link, limits);
   }
 
   announce(a: StoreAnnounce, res: AnnounceCounts): StoreStatus | Promise<StoreStatus> {

@@ -1,0 +1,392 @@
+/**
+ * What the Redis benchmarks (compare.ts, large-swarm.ts) share: a private redis-server, tracker
+ * nodes, the load generator in its own process, CPU time from /proc, and cleanup.
+ *
+ * Everything runs on 127.0.0.1. Every process started here is remembered and stopped by
+ * stopEverything() (SIGTERM, then SIGKILL after 3 s), which the scripts call in `finally` and
+ * on SIGINT/SIGTERM (installCleanup). Every wait is bounded in time.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { RedisClient } from "bun";
+import type { LoadResult } from "../load/result.ts";
+
+/** The repository root (this file is bench/redis/harness.ts). */
+export const REPO_ROOT = resolve(import.meta.dir, "..", "..");
+
+export { freePort } from "../../test/support/ports.ts";
+
+export function median(values: readonly number[]): number {
+  const v = values.filter((x) => Number.isFinite(x));
+  if (v.length === 0) return NaN;
+  const s = [...v].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Rows as a fixed-width text table; the first row is the header. */
+export function table(rows: readonly (readonly (string | number)[])[]): string {
+  const cells = rows.map((r) => r.map((c) => String(c)));
+  const widths: number[] = [];
+  for (const r of cells) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  const out = [line(cells[0]!), widths.map((w) => "-".repeat(w)).join("  ")];
+  for (const r of cells.slice(1)) out.push(line(r));
+  return out.join("\n");
+}
+
+export function fmt(n: number, digits = 0): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : "-";
+}
+
+/**
+ * CPU time (user + system, all threads) a process has used so far, seconds, from
+ * /proc/PID/stat (fields 14 and 15, clock ticks of 1/100 s); null once it is gone.
+ */
+export function readCpuSeconds(pid: number): number | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** A temp directory for logs, removed by remove(). */
+export function makeWorkDir(prefix: string): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+export interface Child {
+  readonly name: string;
+  readonly pid: number;
+  readonly proc: Bun.Subprocess;
+  readonly log: string;
+  /** SIGTERM, then SIGKILL after 3 s; idempotent. */
+  stop(): Promise<void>;
+}
+
+const children = new Set<Child>();
+const loadProcs = new Set<Bun.Subprocess>();
+
+function track(name: string, proc: Bun.Subprocess, log: string): Child {
+  let stopping: Promise<void> | null = null;
+  const child: Child = {
+    name,
+    pid: proc.pid,
+    proc,
+    log,
+    stop() {
+      stopping ??= (async () => {
+        if (proc.exitCode === null && proc.signalCode === null) {
+          proc.kill("SIGTERM");
+          const done = await Promise.race([proc.exited.then(() => true), Bun.sleep(3000).then(() => false)]);
+          if (!done) {
+            proc.kill("SIGKILL");
+            await Promise.race([proc.exited, Bun.sleep(3000)]);
+          }
+        }
+        children.delete(child);
+      })();
+      return stopping;
+    },
+  };
+  children.add(child);
+  return child;
+}
+
+/** Stops every load generator and every child still running. */
+export async function stopEverything(): Promise<void> {
+  for (const p of loadProcs) p.kill("SIGKILL");
+  // Trackers first, Redis last (a tracker losing Redis only logs, but keep the logs clean).
+  const all = [...children];
+  await Promise.all(all.filter((c) => !c.name.startsWith("redis")).map((c) => c.stop()));
+  await Promise.all(all.filter((c) => c.name.startsWith("redis")).map((c) => c.stop()));
+}
+
+/**
+ * On SIGINT/SIGTERM: stop everything, run `atExit` (remove the work dir), exit 130. Also on an
+ * uncaught error (then exit 1).
+ */
+export function installCleanup(atExit: () => void): void {
+  let leaving = false;
+  const leave = (why: string, code: number): void => {
+    if (leaving) return;
+    leaving = true;
+    console.error(`\n${why}: stopping everything`);
+    void stopEverything().finally(() => {
+      atExit();
+      process.exit(code);
+    });
+  };
+  process.on("SIGINT", () => leave("SIGINT", 130));
+  process.on("SIGTERM", () => leave("SIGTERM", 130));
+  process.on("uncaughtException", (e) => {
+    console.error(e);
+    leave("uncaught error", 1);
+  });
+  process.on("unhandledRejection", (e) => {
+    console.error(e);
+    leave("unhandled rejection", 1);
+  });
+}
+
+async function waitUntil(what: string, timeoutMs: number, proc: Bun.Subprocess, log: string, ok: () => Promise<boolean>): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (proc.exitCode !== null || proc.signalCode !== null) {
+      const text = await Bun.file(log).text().catch(() => "");
+      throw new Error(`${what} exited (${proc.exitCode ?? proc.signalCode}) before it was ready:\n${text.slice(-2000)}`);
+    }
+    if (await ok().catch(() => false)) return;
+    await Bun.sleep(100);
+  }
+  throw new Error(`${what} not ready after ${timeoutMs} ms`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redis
+
+export interface RedisServer extends Child {
+  readonly port: number;
+  readonly url: string;
+  /** One command on a short-lived connection (bounded to 10 s). */
+  command(cmd: string, args?: string[]): Promise<unknown>;
+}
+
+/** The version line of redis-server, or null when it is not installed. */
+export function redisServerPath(): string | null {
+  return Bun.which("redis-server") ?? Bun.which("valkey-server");
+}
+
+/**
+ * Starts redis-server on 127.0.0.1:port with no persistence (`--save '' --appendonly no`), its
+ * files in workDir; resolves once it answers PING.
+ */
+export async function startRedis(port: number, workDir: string): Promise<RedisServer> {
+  const bin = redisServerPath();
+  if (bin === null) throw new Error("redis-server (or valkey-server) is not installed");
+  const log = join(workDir, `redis-${port}.log`);
+  const proc = Bun.spawn(
+    [
+      bin, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+      "--daemonize", "no", "--dir", workDir, "--protected-mode", "yes",
+    ],
+    { cwd: workDir, stdin: "ignore", stdout: Bun.file(log), stderr: Bun.file(log) },
+  );
+  const child = track(`redis:${port}`, proc, log);
+  const url = `redis://127.0.0.1:${port}`;
+  const command = async (cmd: string, args: string[] = []): Promise<unknown> => {
+    const client = new RedisClient(url, { connectionTimeout: 2000, autoReconnect: false, enableOfflineQueue: false });
+    try {
+      await withTimeout(client.connect(), 5000, `connecting to ${url}`);
+      return await withTimeout(client.send(cmd, args), 10_000, `${cmd} on ${url}`);
+    } finally {
+      client.close();
+    }
+  };
+  const server: RedisServer = Object.assign(child, { port, url, command });
+  try {
+    await waitUntil("redis-server", 10_000, proc, log, async () => (await command("PING")) === "PONG");
+  } catch (e) {
+    await child.stop();
+    throw e;
+  }
+  return server;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** `INFO commandstats` parsed: command name -> { calls, usec, usecPerCall }. */
+export function parseCommandStats(info: string): Map<string, { calls: number; usec: number; usecPerCall: number }> {
+  const out = new Map<string, { calls: number; usec: number; usecPerCall: number }>();
+  for (const line of info.split(/\r?\n/)) {
+    const m = /^cmdstat_([^:]+):(.*)$/.exec(line);
+    if (!m) continue;
+    const fields = new Map(m[2]!.split(",").map((kv) => kv.split("=") as [string, string]));
+    out.set(m[1]!, {
+      calls: Number(fields.get("calls") ?? NaN),
+      usec: Number(fields.get("usec") ?? NaN),
+      usecPerCall: Number(fields.get("usec_per_call") ?? NaN),
+    });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tracker nodes
+
+export interface TrackerNode extends Child {
+  readonly port: number;
+}
+
+/**
+ * Starts `bun run src/main.ts PORT --host 127.0.0.1 --quiet --announces-per-minute 0 ...extra`
+ * (process.execPath directly, so the pid is the tracker's own, not a wrapper's) and waits until
+ * `GET /` answers.
+ */
+export async function startTracker(port: number, workDir: string, extra: string[], readyTimeoutMs = 30_000): Promise<TrackerNode> {
+  const log = join(workDir, `tracker-${port}.log`);
+  const proc = Bun.spawn(
+    [process.execPath, "run", "src/main.ts", String(port), "--host", "127.0.0.1", "--quiet", "--announces-per-minute", "0", ...extra],
+    {
+      cwd: REPO_ROOT,
+      stdin: "ignore",
+      stdout: Bun.file(log),
+      stderr: Bun.file(log),
+      env: { ...process.env, NODE_ENV: "production" },
+    },
+  );
+  const child = track(`tracker:${port}`, proc, log);
+  const node: TrackerNode = Object.assign(child, { port });
+  try {
+    await waitUntil(`tracker on ${port}`, readyTimeoutMs, proc, log, async () => {
+      const r = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) });
+      await r.arrayBuffer();
+      return r.ok;
+    });
+  } catch (e) {
+    await child.stop();
+    throw e;
+  }
+  return node;
+}
+
+/** What /stats says about failures, for the report (null when it does not answer). */
+export interface TrackerHealth {
+  httpFailures: number;
+  http5xx: number;
+  udpErrorsSent: number;
+  storeUnavailable: number;
+  storeDisconnects: number;
+  refusedStoreUnavailable: number;
+}
+
+export async function trackerHealth(port: number): Promise<TrackerHealth | null> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}/stats?format=json`, { signal: AbortSignal.timeout(3000) });
+    const s = (await r.json()) as any;
+    return {
+      httpFailures: s.http?.failures ?? NaN,
+      http5xx: (s.http?.responses?.["500"] ?? 0) + (s.http?.responses?.["503"] ?? 0),
+      udpErrorsSent: s.udp?.errorsSent ?? NaN,
+      storeUnavailable: s.store?.unavailable ?? 0,
+      storeDisconnects: s.store?.disconnects ?? 0,
+      refusedStoreUnavailable: s.counters?.refusedStoreUnavailable ?? 0,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** The tracker's log (empty with --quiet unless something went wrong). */
+export async function logText(child: Child): Promise<string> {
+  return (await Bun.file(child.log).text().catch(() => "")).trim();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load generator
+
+export interface LoadRun {
+  result: LoadResult;
+  /** performance.now() when its JSON arrived: the end of its measured window (to ~ms). */
+  endedAt: number;
+  /** performance.now() of the start of its measured window: endedAt - result.seconds. */
+  startedAt: number;
+  /** CPU seconds the load generator used in all (warm-up included). */
+  cpuSeconds: number;
+}
+
+/**
+ * Runs `bun run bench/load/main.ts --target 127.0.0.1:PORT ...args --json` in its own process;
+ * killed if it runs longer than its own time plus 60 s.
+ */
+export async function runLoad(port: number, args: string[], maxSeconds: number): Promise<LoadRun> {
+  const proc = Bun.spawn(
+    [process.execPath, "run", join(REPO_ROOT, "bench/load/main.ts"), "--target", `127.0.0.1:${port}`, ...args, "--json"],
+    { cwd: REPO_ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" },
+  );
+  loadProcs.add(proc);
+  const killer = setTimeout(() => proc.kill("SIGKILL"), (maxSeconds + 60) * 1000);
+  try {
+    let endedAt = NaN;
+    let out = "";
+    const readOut = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
+        if (!Number.isFinite(endedAt)) endedAt = performance.now();
+        out += decoder.decode(chunk, { stream: true });
+      }
+    })();
+    const [, err, code] = await Promise.all([readOut, new Response(proc.stderr).text(), proc.exited]);
+    if (code !== 0) throw new Error(`load generator exited ${code}: ${err.slice(-1000)}`);
+    const line = out.trim().split("\n").pop() ?? "";
+    const result = JSON.parse(line) as LoadResult;
+    const usage = proc.resourceUsage();
+    const cpuSeconds = usage ? Number(usage.cpuTime.user + usage.cpuTime.system) / 1e6 : NaN;
+    return { result, endedAt, startedAt: endedAt - result.seconds * 1000, cpuSeconds };
+  } finally {
+    clearTimeout(killer);
+    loadProcs.delete(proc);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU over a window known only afterwards
+
+/**
+ * Samples the CPU time of some processes every `everyMs` until stopped; cpuBetween() then
+ * interpolates each one's CPU seconds between two performance.now() instants (the load
+ * generator's measured window, known only when its result arrives).
+ */
+export class CpuSampler {
+  private readonly samples: { t: number; cpu: (number | null)[] }[] = [];
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private readonly pids: readonly number[], everyMs = 50) {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), everyMs);
+  }
+
+  private sample(): void {
+    this.samples.push({ t: performance.now(), cpu: this.pids.map(readCpuSeconds) });
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.sample();
+  }
+
+  /** CPU seconds process i used in [from, to], interpolated between samples; NaN if unknown. */
+  cpuBetween(i: number, from: number, to: number): number {
+    const at = (t: number): number => {
+      const s = this.samples;
+      if (s.length === 0 || t < s[0]!.t || t > s[s.length - 1]!.t) return NaN;
+      let k = 1;
+      while (k < s.length && s[k]!.t < t) k++;
+      const a = s[Math.min(k - 1, s.length - 1)]!;
+      const b = s[Math.min(k, s.length - 1)]!;
+      const ca = a.cpu[i];
+      const cb = b.cpu[i];
+      if (ca == null || cb == null) return NaN;
+      if (b.t === a.t) return ca;
+      return ca + ((cb - ca) * (t - a.t)) / (b.t - a.t);
+    };
+    return at(to) - at(from);
+  }
+}
