@@ -54,6 +54,7 @@ const COUNTER_METRICS: Partial<Record<CounterName, { name: string; labels: strin
   refusedAnnounceRate: { name: "tracker_refusals_total", labels: 'reason="announce_rate"', help: "" },
   refusedTorrentNotAllowed: { name: "tracker_refusals_total", labels: 'reason="torrent_not_allowed"', help: "" },
   refusedPasskey: { name: "tracker_refusals_total", labels: 'reason="passkey"', help: "" },
+  refusedStoreUnavailable: { name: "tracker_refusals_total", labels: 'reason="store_unavailable"', help: "" },
   udpConnectsThrottled: { name: "tracker_udp_throttled_total", labels: 'what="connect"', help: "UDP packets dropped unanswered for the per-address limits." },
   udpBadIdThrottled: { name: "tracker_udp_throttled_total", labels: 'what="bad_connection_id"', help: "" },
   wsMessagesIn: { name: "tracker_requests_total", labels: 'protocol="ws"', help: "" },
@@ -66,6 +67,7 @@ const COUNTER_METRICS: Partial<Record<CounterName, { name: string; labels: strin
   wsConnectionsRefused: { name: "tracker_ws_connections_total", labels: 'what="refused"', help: "" },
   wsOffersRelayed: { name: "tracker_ws_relayed_total", labels: 'what="offer"', help: "WebRTC offers and answers relayed between WebSocket peers." },
   wsAnswersRelayed: { name: "tracker_ws_relayed_total", labels: 'what="answer"', help: "" },
+  wsRelayedToNodes: { name: "tracker_ws_relayed_total", labels: 'what="to_other_node"', help: "" },
   wsClosedRate: { name: "tracker_ws_closed_total", labels: 'reason="message_rate"', help: "WebSocket connections closed by the tracker, by reason." },
   wsClosedTooBig: { name: "tracker_ws_closed_total", labels: 'reason="message_size"', help: "" },
   wsClosedBackpressure: { name: "tracker_ws_closed_total", labels: 'reason="backpressure"', help: "" },
@@ -155,7 +157,6 @@ export function metricFamilies(s: StatsSnapshot): MetricFamily[] {
   gauge("tracker_store_up", "1 if the swarm store answers now (always 1 for memory).", st.up ? 1 : 0, `kind="${st.kind}"`);
   if (st.kind !== "memory") {
     gauge("tracker_store_round_trip_seconds", "Median round trip to the swarm store over its last requests.", st.rttMs / 1000);
-    add("tracker_store_unavailable_total", "counter", "Requests refused because the swarm store could not answer.", "", st.unavailable);
     add("tracker_store_disconnects_total", "counter", "Connections to the swarm store lost.", "", st.disconnects);
   }
   if (s.state !== null && s.state.lastSavedAt !== null) {

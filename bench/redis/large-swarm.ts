@@ -1,0 +1,337 @@
+/**
+ * Does an announce cost more in a bigger swarm? One Redis-backed tracker node, ONE torrent
+ * filled to each size in turn, and a steady announce load on that torrent at each size.
+ *
+ *   npx bun run bench/redis/large-swarm.ts [--sizes 100,1000,10000,100000] [--seconds 5] [--json]
+ *
+ * Starts its own redis-server (free port, 127.0.0.1, `--save '' --appendonly no`) and one
+ * tracker node on it. The swarm is filled through the tracker, never by writing Redis keys (the
+ * layout is the store's business): HTTP announces (event=started, numwant=0) from distinct
+ * peers, many in flight. Loopback has only ~64k ports for 127.0.0.1, so each filled peer has its
+ * own address in 10.0.0.0/8, given in a header the tracker is told to trust
+ * (--trust-proxy-header x-sc6-bench-peer; requests without it, like the load generator's, keep
+ * their socket address). Half the filled peers are seeders. The sizes are filled in increasing
+ * order, each on top of the previous one; filling stops at --fill-seconds per size.
+ *
+ * At each size: CONFIG RESETSTAT, then bench/load/main.ts against the torrent (--torrents 1,
+ * --clients small, --numwant 50, no scrapes; its clients join the swarm too), then
+ * INFO commandstats: cmdstat_evalsha's usec_per_call is Redis's own time per script call (one
+ * per announce). CPU time of the tracker and of redis-server is read from /proc over the load's
+ * measured window. The swarm's size is read back by a scrape after the load.
+ */
+import { generateInfoHashes } from "../load/info-hashes.ts";
+import { type LoadMode } from "../load/options.ts";
+import {
+  CpuSampler, fmt, freePort, installCleanup, logText, makeWorkDir, parseCommandStats, runLoad, startRedis,
+  startTracker, stopEverything, table, trackerHealth, type RedisServer, type TrackerHealth,
+} from "./harness.ts";
+
+const PEER_HEADER = "x-sc6-bench-peer";
+
+const USAGE = `Usage: npx bun run bench/redis/large-swarm.ts [options]
+
+  --sizes LIST          swarm sizes, filled in increasing order     (default 100,1000,10000,100000)
+  --seconds S           measured seconds of the load at each size   (default 5)
+  --warmup S            unmeasured warm-up before it                (default 1)
+  --mode M              http-keepalive | http-close | udp           (default http-keepalive)
+  --connections C       http: connections of the load               (default 128)
+  --window W            udp: requests in flight                     (default 128)
+  --clients M           the load's clients (they join the swarm)    (default 256)
+  --numwant N           numwant of the load's announces             (default 50)
+  --fill-concurrency K  fill announces in flight                    (default 64)
+  --fill-seconds T      most seconds filling one size               (default 60)
+  --json                print one JSON object on stdout (the table goes to stderr)
+`;
+
+interface Options {
+  sizes: number[];
+  seconds: number;
+  warmup: number;
+  mode: LoadMode;
+  connections: number;
+  window: number;
+  clients: number;
+  numwant: number;
+  fillConcurrency: number;
+  fillSeconds: number;
+  json: boolean;
+}
+
+function fail(message: string): never {
+  console.error(`error: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = {
+    sizes: [100, 1_000, 10_000, 100_000], seconds: 5, warmup: 1, mode: "http-keepalive", connections: 128, window: 128,
+    clients: 256, numwant: 50, fillConcurrency: 64, fillSeconds: 60, json: false,
+  };
+  const num = (flag: string, text: string | undefined, min: number, max: number, integer = true): number => {
+    const n = Number((text ?? "").replaceAll("_", ""));
+    if (text === undefined || text === "" || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+      fail(`${flag} must be ${integer ? "an integer" : "a number"} in [${min}, ${max}]`);
+    }
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    if (flag === "--json") { o.json = true; continue; }
+    if (flag === "--help" || flag === "-h") { console.log(USAGE); process.exit(0); }
+    const value = argv[++i];
+    switch (flag) {
+      case "--sizes":
+        o.sizes = [...new Set((value ?? "").split(",").map((s) => num("--sizes", s.trim(), 1, 10_000_000)))].sort((a, b) => a - b);
+        if (o.sizes.length === 0) fail("--sizes needs at least one size");
+        break;
+      case "--seconds": o.seconds = num(flag, value, 1, 120, false); break;
+      case "--warmup": o.warmup = num(flag, value, 0, 30, false); break;
+      case "--connections": o.connections = num(flag, value, 1, 10_000); break;
+      case "--window": o.window = num(flag, value, 1, 65_536); break;
+      case "--clients": o.clients = num(flag, value, 1, 60_000); break;
+      case "--numwant": o.numwant = num(flag, value, 0, 200); break;
+      case "--fill-concurrency": o.fillConcurrency = num(flag, value, 1, 1024); break;
+      case "--fill-seconds": o.fillSeconds = num(flag, value, 1, 600, false); break;
+      case "--mode":
+        if (value !== "http-keepalive" && value !== "http-close" && value !== "udp") fail("--mode must be http-keepalive, http-close or udp");
+        o.mode = value;
+        break;
+      default:
+        fail(`unknown option ${flag}`);
+    }
+  }
+  return o;
+}
+
+/** Filled peer i: its own address in 10.0.0.0/8 (i < 2^24 - 2). */
+function peerAddress(i: number): string {
+  const n = i + 1;
+  return `10.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+function percentEncode(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += "%" + b.toString(16).padStart(2, "0");
+  return s;
+}
+
+interface FillResult {
+  /** Peers announced successfully (in all, since the start). */
+  filled: number;
+  seconds: number;
+  failures: number;
+  failureSamples: string[];
+  /** True if the time ran out before the size was reached. */
+  timedOut: boolean;
+}
+
+/**
+ * Announces peers [from, to) into the torrent: event=started, numwant=0, `concurrency` requests
+ * in flight (fetch keeps its connections alive), until done or `seconds` have passed.
+ */
+async function fill(port: number, hashQuery: string, from: number, to: number, concurrency: number, seconds: number): Promise<FillResult> {
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  let next = from;
+  let ok = 0;
+  let failures = 0;
+  const failureSamples: string[] = [];
+  const base = `http://127.0.0.1:${port}/announce?info_hash=${hashQuery}`;
+  const worker = async (): Promise<void> => {
+    while (next < to && performance.now() < deadline && failures < 1000) {
+      const i = next++;
+      const peerId = `-SB0001-${String(i).padStart(12, "0")}`;
+      const left = i % 2 === 0 ? 0 : 1_000_000;
+      const url = `${base}&peer_id=${peerId}&port=${6881 + (i % 1000)}&uploaded=0&downloaded=0&left=${left}` +
+        `&event=started&numwant=0&compact=1`;
+      try {
+        const r = await fetch(url, { headers: { [PEER_HEADER]: peerAddress(i) }, signal: AbortSignal.timeout(10_000) });
+        const body = await r.text();
+        if (r.ok && body.startsWith("d8:complete")) ok++;
+        else {
+          failures++;
+          if (failureSamples.length < 5) failureSamples.push(`${r.status} ${body.slice(0, 200)}`);
+        }
+      } catch (e) {
+        failures++;
+        if (failureSamples.length < 5) failureSamples.push(String((e as Error)?.message ?? e));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return {
+    filled: from + ok,
+    seconds: (performance.now() - t0) / 1000,
+    failures,
+    failureSamples,
+    timedOut: next < to,
+  };
+}
+
+/** complete + incomplete of the torrent by an HTTP scrape (NaN if it cannot be read). */
+async function swarmSize(port: number, hashQuery: string): Promise<{ seeders: number; leechers: number }> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}/scrape?info_hash=${hashQuery}`, { signal: AbortSignal.timeout(5000) });
+    const body = await r.text();
+    const seeders = Number(/8:completei(\d+)e/.exec(body)?.[1] ?? NaN);
+    const leechers = Number(/10:incompletei(\d+)e/.exec(body)?.[1] ?? NaN);
+    return { seeders, leechers };
+  } catch {
+    return { seeders: NaN, leechers: NaN };
+  }
+}
+
+interface SizeRecord {
+  size: number;
+  /** Peers the fill got in (cumulative). */
+  filled: number;
+  fillSeconds: number;
+  fillAnnouncesPerSecond: number;
+  fillFailures: number;
+  fillFailureSamples: string[];
+  fillTimedOut: boolean;
+  /** Scrape after the load: the swarm as the tracker counts it (filled + the load's clients). */
+  seeders: number;
+  leechers: number;
+  announcesPerSecond: number;
+  responsesPerSecond: number;
+  peersPerAnnounce: number;
+  latencyP50Us: number;
+  latencyP99Us: number;
+  invalid: number;
+  trackerErrors: number;
+  lost: number;
+  evalshaCalls: number;
+  evalshaUsecPerCall: number;
+  trackerUsPerAnnounce: number;
+  redisUsPerAnnounce: number;
+  trackerCores: number;
+  redisCores: number;
+  redisUsedMemoryBytes: number;
+  health: TrackerHealth | null;
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(Bun.argv.slice(2));
+  const say = (text: string): void => void (o.json ? console.error(text) : console.log(text));
+  const work = makeWorkDir("sc6-redis-large-swarm-");
+  installCleanup(() => work.remove());
+  const started = new Date().toISOString();
+  const hash = generateInfoHashes(1); // the load's torrent: --torrents 1 with its default seed
+  const hashQuery = percentEncode(hash.subarray(0, 20));
+  const records: SizeRecord[] = [];
+  const notes: string[] = [];
+  let trackerLog = "";
+  try {
+    const redis: RedisServer = await startRedis(await freePort(), work.dir);
+    const node = await startTracker(await freePort(), work.dir, ["--store", redis.url, "--trust-proxy-header", PEER_HEADER]);
+    say(
+      `large swarm: sizes ${o.sizes.join(", ")}; load ${o.mode} ${o.mode === "udp" ? `window ${o.window}` : `${o.connections} connections`}, ` +
+        `${o.clients} clients, numwant ${o.numwant}, ${o.seconds}s (+${o.warmup}s warm-up) per size; tracker :${node.port}, ${redis.url}`,
+    );
+    let filled = 0;
+    for (const size of o.sizes) {
+      const f = await fill(node.port, hashQuery, filled, size, o.fillConcurrency, o.fillSeconds);
+      filled = f.filled;
+      say(
+        `  size ${size}: filled ${f.filled} peers in ${fmt(f.seconds, 1)} s` +
+          (f.failures ? `, ${f.failures} failures (${f.failureSamples[0]})` : "") + (f.timedOut ? ", TIME RAN OUT" : ""),
+      );
+      if (f.timedOut) notes.push(`size ${size}: the fill stopped at ${f.filled} peers after ${fmt(f.seconds, 1)} s (--fill-seconds ${o.fillSeconds})`);
+
+      await redis.command("CONFIG", ["RESETSTAT"]);
+      const sampler = new CpuSampler([node.pid, redis.pid]);
+      let run;
+      try {
+        const args = [
+          "--mode", o.mode, "--seconds", String(o.seconds), "--warmup", String(o.warmup), "--torrents", "1",
+          "--clients", String(o.clients), "--numwant", String(o.numwant), "--scrape", "0",
+          ...(o.mode === "udp" ? ["--window", String(o.window)] : ["--connections", String(o.connections)]),
+        ];
+        run = await runLoad(node.port, args, o.seconds + o.warmup);
+      } finally {
+        sampler.stop();
+      }
+      const stats = parseCommandStats(String(await redis.command("INFO", ["commandstats"])));
+      const memory = String(await redis.command("INFO", ["memory"]));
+      const usedMemory = Number(/used_memory:(\d+)/.exec(memory)?.[1] ?? NaN);
+      const evalsha = stats.get("evalsha");
+      const r = run.result;
+      const trackerCpu = sampler.cpuBetween(0, run.startedAt, run.endedAt);
+      const redisCpu = sampler.cpuBetween(1, run.startedAt, run.endedAt);
+      const swarm = await swarmSize(node.port, hashQuery);
+      records.push({
+        size,
+        filled: f.filled,
+        fillSeconds: f.seconds,
+        fillAnnouncesPerSecond: (f.filled - (filled - (f.filled - filled))) / f.seconds,
+        fillFailures: f.failures,
+        fillFailureSamples: f.failureSamples,
+        fillTimedOut: f.timedOut,
+        seeders: swarm.seeders,
+        leechers: swarm.leechers,
+        announcesPerSecond: Math.round(r.announces / r.seconds),
+        responsesPerSecond: r.responsesPerSecond,
+        peersPerAnnounce: r.announces ? r.peersReceived / r.announces : 0,
+        latencyP50Us: r.latencyUs.p50,
+        latencyP99Us: r.latencyUs.p99,
+        invalid: r.invalid,
+        trackerErrors: r.trackerErrors,
+        lost: r.lost,
+        evalshaCalls: evalsha?.calls ?? 0,
+        evalshaUsecPerCall: evalsha?.usecPerCall ?? NaN,
+        trackerUsPerAnnounce: (trackerCpu * 1e6) / r.responses,
+        redisUsPerAnnounce: (redisCpu * 1e6) / r.responses,
+        trackerCores: trackerCpu / r.seconds,
+        redisCores: redisCpu / r.seconds,
+        redisUsedMemoryBytes: usedMemory,
+        health: await trackerHealth(node.port),
+      });
+      const last = records[records.length - 1]!;
+      say(
+        `    ${last.announcesPerSecond} announces/s, ${fmt(last.peersPerAnnounce, 1)} peers each, ` +
+          `evalsha ${fmt(last.evalshaUsecPerCall, 2)} µs/call (${last.evalshaCalls} calls), swarm ${last.seeders}+${last.leechers}` +
+          (r.invalid || r.lost ? `, invalid ${r.invalid} lost ${r.lost} (${r.invalidSamples[0] ?? ""})` : ""),
+      );
+    }
+    trackerLog = await logText(node);
+  } finally {
+    await stopEverything();
+    work.remove();
+  }
+
+  const rows: (string | number)[][] = [[
+    "size", "swarm (scrape)", "fill s", "announces/s", "peers/ann", "evalsha µs/call", "tracker µs/ann", "redis µs/ann",
+    "tracker cores", "redis cores", "p99 µs", "redis MiB", "invalid", "lost",
+  ]];
+  for (const r of records) {
+    rows.push([
+      r.size, r.seeders + r.leechers, fmt(r.fillSeconds, 1), r.announcesPerSecond, fmt(r.peersPerAnnounce, 1),
+      fmt(r.evalshaUsecPerCall, 2), fmt(r.trackerUsPerAnnounce, 1), fmt(r.redisUsPerAnnounce, 1), fmt(r.trackerCores, 2),
+      fmt(r.redisCores, 2), r.latencyP99Us, fmt(r.redisUsedMemoryBytes / 2 ** 20, 1), r.invalid, r.lost,
+    ]);
+  }
+  say("");
+  say(table(rows));
+  const problems = [
+    ...notes,
+    ...records.flatMap((r) => (r.fillFailures ? [`size ${r.size}: ${r.fillFailures} fill announces failed: ${r.fillFailureSamples.join(" | ")}`] : [])),
+    ...records.flatMap((r) =>
+      r.health && (r.health.http5xx || r.health.storeUnavailable || r.health.storeDisconnects || r.health.refusedStoreUnavailable)
+        ? [`size ${r.size}: tracker /stats: ${JSON.stringify(r.health)}`]
+        : [],
+    ),
+    ...(trackerLog ? [`tracker log: ${trackerLog.slice(0, 1000)}`] : []),
+  ];
+  if (problems.length) say(`\nproblems:\n  ${problems.join("\n  ")}`);
+  if (o.json) console.log(JSON.stringify({ started, options: o, sizes: records, problems }));
+}
+
+main().then(
+  () => process.exit(0),
+  async (e) => {
+    console.error(e instanceof Error ? e.message : e);
+    await stopEverything();
+    process.exit(1);
+  },
+);
