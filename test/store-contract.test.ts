@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { Accounting } from "../src/access/accounting.ts";
 import { parseInfoHashList } from "../src/access/info-hash-list.ts";
 import { PasskeyTable } from "../src/access/passkey.ts";
-import { EVENT_COMPLETED, EVENT_NONE, EVENT_PAUSED, EVENT_STARTED, EVENT_STOPPED, type AnnounceEvent } from "../src/protocol/events.ts";
+import { EVENT_COMPLETED, EVENT_PAUSED, EVENT_STARTED, EVENT_STOPPED } from "../src/protocol/events.ts";
 import { C } from "../src/rules/counters.ts";
 import { AnnounceRequest, ScrapeRequest } from "../src/rules/requests.ts";
 import { AnnounceResult, ScrapeResult } from "../src/rules/results.ts";
@@ -19,6 +19,7 @@ import { RedisLink } from "../src/store/redis/redis-link.ts";
 import { RedisStore } from "../src/store/redis/redis-store.ts";
 import type { SwarmStore } from "../src/store/store.ts";
 import { startRedis, type TestRedis } from "./support/redis-server.ts";
+import { type Announce, fillAnnounce, fillScrape, ih, listed } from "./support/rules-requests.ts";
 import { testConfig } from "./support/tracker.ts";
 
 let redis: TestRedis;
@@ -34,26 +35,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-function ih(n: number): Uint8Array {
-  const b = new Uint8Array(20).fill(0x11);
-  b[0] = n;
-  return b;
-}
 
-interface Announce {
-  torrent?: number;
-  /** The peer's address is 10.0.0.<peer> (IPv4) or 2001:db8::<peer> (IPv6), port 6881. */
-  peer: number;
-  family?: 4 | 6;
-  seeder?: boolean;
-  event?: AnnounceEvent;
-  numwant?: number;
-  both?: boolean;
-  port?: number;
-  passkey?: string | null;
-  uploaded?: number;
-  downloaded?: number;
-}
 
 type StoreKind = "memory" | "redis";
 
@@ -75,22 +57,7 @@ async function setup(kind: StoreKind, args: string[] = []) {
   // Like an adapter with an asynchronous store: one request object reused, a result per request.
   const req = new AnnounceRequest();
   async function announce(a: Announce): Promise<AnnounceResult> {
-    const family = a.family ?? 4;
-    req.infoHash = ih(a.torrent ?? 1);
-    req.peerId = new Uint8Array(20).fill(a.peer);
-    req.family = family;
-    req.record.fill(0);
-    const port = a.port ?? 6881;
-    if (family === 4) req.record.set([10, 0, 0, a.peer, port >> 8, port & 255]);
-    else req.record.set([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, a.peer, port >> 8, port & 255]);
-    req.leftIsZero = a.seeder ?? false;
-    req.event = a.event ?? EVENT_NONE;
-    req.numwant = a.numwant ?? -1;
-    req.bothFamilies = a.both ?? false;
-    req.wantsPeerIds = false;
-    req.passkey = a.passkey ?? null;
-    req.uploaded = a.uploaded ?? 0;
-    req.downloaded = a.downloaded ?? 0;
+    fillAnnounce(req, a);
     const res = new AnnounceResult();
     await rules.announce(req, res);
     return res;
@@ -99,11 +66,7 @@ async function setup(kind: StoreKind, args: string[] = []) {
     return scrapeWith(null, ...torrents);
   }
   async function scrapeWith(passkey: string | null, ...torrents: number[]): Promise<ScrapeResult> {
-    const sreq = new ScrapeRequest();
-    sreq.passkey = passkey;
-    sreq.hashes = new Uint8Array(20 * torrents.length);
-    torrents.forEach((t, i) => sreq.hashes.set(ih(t), i * 20));
-    sreq.count = torrents.length;
+    const sreq = fillScrape(new ScrapeRequest(), passkey, torrents);
     const res = new ScrapeResult(rules.config.scrapeMaxHashes);
     await rules.scrape(sreq, res);
     return res;
@@ -111,18 +74,6 @@ async function setup(kind: StoreKind, args: string[] = []) {
   return { rules, store, announce, scrape, scrapeWith };
 }
 
-/** The chosen peers of a family as "a.b.c.d:port" / "[v6 last byte]:port" strings. */
-function listed(res: AnnounceResult, family: 4 | 6): string[] {
-  const w = res.peers(family);
-  const out = new Uint8Array(w.count * w.stride);
-  w.writeCompact(out, 0);
-  const list: string[] = [];
-  for (let o = 0; o < out.length; o += w.stride) {
-    const port = (out[o + w.stride - 2]! << 8) | out[o + w.stride - 1]!;
-    list.push(family === 4 ? `${out.subarray(o, o + 4).join(".")}:${port}` : `[::${out[o + 15]}]:${port}`);
-  }
-  return list;
-}
 
 for (const kind of ["memory", "redis"] as const) {
   describe(`store contract (${kind})`, () => {

@@ -3,7 +3,7 @@
  * to TrackerRules, so what holds here holds for HTTP, UDP and every later protocol.
  */
 import { describe, expect, test } from "bun:test";
-import { EVENT_COMPLETED, EVENT_NONE, EVENT_PAUSED, EVENT_STARTED, EVENT_STOPPED, type AnnounceEvent } from "../src/protocol/events.ts";
+import { EVENT_COMPLETED, EVENT_PAUSED, EVENT_STARTED, EVENT_STOPPED } from "../src/protocol/events.ts";
 import { C } from "../src/rules/counters.ts";
 import { AnnounceRequest, ScrapeRequest } from "../src/rules/requests.ts";
 import { AnnounceResult, ScrapeResult } from "../src/rules/results.ts";
@@ -15,31 +15,10 @@ import {
   REFUSED_PASSKEY_EXPIRED, REFUSED_PASSKEY_UNKNOWN, REFUSED_TOO_MANY_PEERS, REFUSED_TOO_MANY_TORRENTS, REFUSED_TORRENT,
   TrackerRules,
 } from "../src/rules/tracker-rules.ts";
+import { type Announce, fillAnnounce, fillScrape, ih, listed } from "./support/rules-requests.ts";
 import { testConfig } from "./support/tracker.ts";
 
-function ih(n: number): Uint8Array {
-  const b = new Uint8Array(20).fill(0x11);
-  b[0] = n;
-  return b;
-}
 
-interface Announce {
-  torrent?: number;
-  /** The peer's address is 10.0.0.<peer> (IPv4) or 2001:db8::<peer> (IPv6), port 6881. */
-  peer: number;
-  family?: 4 | 6;
-  seeder?: boolean;
-  event?: AnnounceEvent;
-  numwant?: number;
-  both?: boolean;
-  wantsPeerIds?: boolean;
-  peerId?: Uint8Array;
-  /** Default 6881. */
-  port?: number;
-  passkey?: string | null;
-  uploaded?: number;
-  downloaded?: number;
-}
 
 /** A rules instance with its own request/result objects, as an adapter keeps them. */
 function setup(args: string[] = []) {
@@ -49,22 +28,7 @@ function setup(args: string[] = []) {
   const req = new AnnounceRequest();
   const res = new AnnounceResult();
   function announce(a: Announce): AnnounceResult {
-    const family = a.family ?? 4;
-    req.infoHash = ih(a.torrent ?? 1);
-    req.peerId = a.peerId ?? new Uint8Array(20).fill(a.peer);
-    req.family = family;
-    req.record.fill(0);
-    const port = a.port ?? 6881;
-    if (family === 4) req.record.set([10, 0, 0, a.peer, port >> 8, port & 255]);
-    else req.record.set([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, a.peer, port >> 8, port & 255]);
-    req.leftIsZero = a.seeder ?? false;
-    req.event = a.event ?? EVENT_NONE;
-    req.numwant = a.numwant ?? -1;
-    req.bothFamilies = a.both ?? false;
-    req.wantsPeerIds = a.wantsPeerIds ?? false;
-    req.passkey = a.passkey ?? null;
-    req.uploaded = a.uploaded ?? 0;
-    req.downloaded = a.downloaded ?? 0;
+    fillAnnounce(req, a);
     rules.announce(req, res);
     return res;
   }
@@ -73,29 +37,13 @@ function setup(args: string[] = []) {
     return scrapeWith(null, ...torrents);
   }
   function scrapeWith(passkey: string | null, ...torrents: number[]): ScrapeResult {
-    const sreq = new ScrapeRequest();
-    sreq.passkey = passkey;
-    sreq.hashes = new Uint8Array(20 * torrents.length);
-    torrents.forEach((t, i) => sreq.hashes.set(ih(t), i * 20));
-    sreq.count = torrents.length;
+    const sreq = fillScrape(new ScrapeRequest(), passkey, torrents);
     rules.scrape(sreq, scrapeRes);
     return scrapeRes;
   }
   return { rules, announce, scrape, scrapeWith, lines };
 }
 
-/** The chosen peers of a family as "a.b.c.d:port" / "[v6 last byte]:port" strings. */
-function listed(res: AnnounceResult, family: 4 | 6): string[] {
-  const w = res.peers(family);
-  const out = new Uint8Array(w.count * w.stride);
-  w.writeCompact(out, 0);
-  const list: string[] = [];
-  for (let o = 0; o < out.length; o += w.stride) {
-    const port = (out[o + w.stride - 2]! << 8) | out[o + w.stride - 1]!;
-    list.push(family === 4 ? `${out.subarray(o, o + 4).join(".")}:${port}` : `[::${out[o + 15]}]:${port}`);
-  }
-  return list;
-}
 
 describe("TrackerRules: numwant", () => {
   test("absent -> numwant-default; above numwant-max -> numwant-max; zero -> none", () => {

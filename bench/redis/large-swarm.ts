@@ -231,6 +231,7 @@ async function main(): Promise<void> {
     );
     let filled = 0;
     for (const size of o.sizes) {
+      const before = filled;
       const f = await fill(node.port, hashQuery, filled, size, o.fillConcurrency, o.fillSeconds);
       filled = f.filled;
       say(
@@ -264,7 +265,7 @@ async function main(): Promise<void> {
         size,
         filled: f.filled,
         fillSeconds: f.seconds,
-        fillAnnouncesPerSecond: (f.filled - (filled - (f.filled - filled))) / f.seconds,
+        fillAnnouncesPerSecond: f.seconds > 0 ? (f.filled - before) / f.seconds : NaN,
         fillFailures: f.failures,
         fillFailureSamples: f.failureSamples,
         fillTimedOut: f.timedOut,
@@ -280,8 +281,8 @@ async function main(): Promise<void> {
         lost: r.lost,
         evalshaCalls: evalsha?.calls ?? 0,
         evalshaUsecPerCall: evalsha?.usecPerCall ?? NaN,
-        trackerUsPerAnnounce: (trackerCpu * 1e6) / r.responses,
-        redisUsPerAnnounce: (redisCpu * 1e6) / r.responses,
+        trackerUsPerAnnounce: (trackerCpu * 1e6) / r.announces,
+        redisUsPerAnnounce: (redisCpu * 1e6) / r.announces,
         trackerCores: trackerCpu / r.seconds,
         redisCores: redisCpu / r.seconds,
         redisUsedMemoryBytes: usedMemory,
@@ -301,12 +302,12 @@ async function main(): Promise<void> {
   }
 
   const rows: (string | number)[][] = [[
-    "size", "swarm (scrape)", "fill s", "announces/s", "peers/ann", "evalsha µs/call", "tracker µs/ann", "redis µs/ann",
+    "size", "swarm (scrape)", "fill s", "fill ann/s", "announces/s", "peers/ann", "evalsha µs/call", "tracker µs/ann", "redis µs/ann",
     "tracker cores", "redis cores", "p99 µs", "redis MiB", "invalid", "lost",
   ]];
   for (const r of records) {
     rows.push([
-      r.size, r.seeders + r.leechers, fmt(r.fillSeconds, 1), r.announcesPerSecond, fmt(r.peersPerAnnounce, 1),
+      r.size, r.seeders + r.leechers, fmt(r.fillSeconds, 1), fmt(r.fillAnnouncesPerSecond), r.announcesPerSecond, fmt(r.peersPerAnnounce, 1),
       fmt(r.evalshaUsecPerCall, 2), fmt(r.trackerUsPerAnnounce, 1), fmt(r.redisUsPerAnnounce, 1), fmt(r.trackerCores, 2),
       fmt(r.redisCores, 2), r.latencyP99Us, fmt(r.redisUsedMemoryBytes / 2 ** 20, 1), r.invalid, r.lost,
     ]);

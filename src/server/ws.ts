@@ -13,6 +13,10 @@
  * - Offers: each goes to one chosen peer, serialised once; the rules remember it as pending,
  *   so the answer reaches only the peer that sent the offer.
  * - Close: the peer leaves every swarm it joined on this connection.
+ * - A shared store (Redis, store.webrtcDirectory): the swarms span every node. The rules answer
+ *   later (a Promise) and may choose peers connected to other nodes; their offers, and answers
+ *   to offerers there, are handed to the directory, which publishes them to that node; what other
+ *   nodes publish for peers connected here arrives in `relayed`.
  */
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { parseAddress } from "../protocol/compact.ts";
