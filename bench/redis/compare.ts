@@ -142,6 +142,13 @@ interface RunRecord {
   /** Cores busy: CPU seconds / window seconds. */
   trackerCores: number;
   redisCores: number;
+  /** Cores used by the load generator(s) during the window. */
+  loadGeneratorCores: number;
+  /**
+   * Cores used by everything else on the machine during the window (the whole machine's busy
+   * time from /proc/stat minus trackers, redis and load): the noise other work added.
+   */
+  otherCores: number;
   /** CPU microseconds per response: all tracker nodes together, and redis-server. */
   trackerUsPerResponse: number;
   redisUsPerResponse: number;
@@ -176,9 +183,12 @@ async function runVariant(o: Options, redis: RedisServer, workDir: string, varia
   const nodes: TrackerNode[] = await Promise.all(ports.map((p) => startTracker(p, workDir, ["--store", store])));
   try {
     const sampler = new CpuSampler([...nodes.map((n) => n.pid), redis.pid]);
+    const loadIndexes: number[] = [];
     let runs: LoadRun[];
     try {
-      runs = await Promise.all(nodes.map((n) => runLoad(n.port, loadArgs(o, 1 / nodeCount), o.seconds + o.warmup)));
+      runs = await Promise.all(
+        nodes.map((n) => runLoad(n.port, loadArgs(o, 1 / nodeCount), o.seconds + o.warmup, (pid) => loadIndexes.push(sampler.add(pid)))),
+      );
     } finally {
       sampler.stop();
     }
@@ -187,6 +197,8 @@ async function runVariant(o: Options, redis: RedisServer, workDir: string, varia
     const windowSeconds = (to - from) / 1000;
     const trackerCpuSeconds = nodes.map((_, i) => sampler.cpuBetween(i, from, to));
     const redisCpuSeconds = sampler.cpuBetween(nodes.length, from, to);
+    const loadCpu = loadIndexes.reduce((sum, i) => sum + sampler.cpuBetween(i, from, to), 0);
+    const machineCpu = sampler.cpuBetween(CpuSampler.MACHINE, from, to);
     const responses = runs.reduce((s, r) => s + r.result.responses, 0);
     const announces = runs.reduce((s, r) => s + r.result.announces, 0);
     const peers = runs.reduce((s, r) => s + r.result.peersReceived, 0);
@@ -203,6 +215,8 @@ async function runVariant(o: Options, redis: RedisServer, workDir: string, varia
       redisCpuSeconds,
       trackerCores: trackerCpu / windowSeconds,
       redisCores: redisCpuSeconds / windowSeconds,
+      loadGeneratorCores: loadCpu / windowSeconds,
+      otherCores: (machineCpu - trackerCpu - redisCpuSeconds - loadCpu) / windowSeconds,
       trackerUsPerResponse: (trackerCpu * 1e6) / responses,
       redisUsPerResponse: (redisCpuSeconds * 1e6) / responses,
       loadGeneratorCpuSeconds: runs.map((r) => r.cpuSeconds),
@@ -228,6 +242,8 @@ interface Summary {
   ratioToMemory: number;
   trackerCores: number;
   redisCores: number;
+  loadGeneratorCores: number;
+  otherCores: number;
   trackerUsPerResponse: number;
   redisUsPerResponse: number;
   totalUsPerResponse: number;
@@ -246,6 +262,8 @@ function summarize(o: Options, records: RunRecord[]): Summary[] {
       ratioToMemory: median(rs.map((r) => r.ratioToMemory)),
       trackerCores: median(rs.map((r) => r.trackerCores)),
       redisCores: median(rs.map((r) => r.redisCores)),
+      loadGeneratorCores: median(rs.map((r) => r.loadGeneratorCores)),
+      otherCores: median(rs.map((r) => r.otherCores)),
       trackerUsPerResponse: median(rs.map((r) => r.trackerUsPerResponse)),
       redisUsPerResponse: median(rs.map((r) => r.redisUsPerResponse)),
       totalUsPerResponse: median(rs.map((r) => r.trackerUsPerResponse + r.redisUsPerResponse)),
@@ -258,14 +276,14 @@ function summarize(o: Options, records: RunRecord[]): Summary[] {
 
 function roundsTable(records: RunRecord[]): string {
   const rows: (string | number)[][] = [[
-    "round", "variant", "resp/s", "per node", "x memory", "tracker cores", "redis cores", "tracker µs/resp", "redis µs/resp",
-    "p99 µs", "invalid", "lost",
+    "round", "variant", "resp/s", "per node", "x memory", "tracker cores", "redis cores", "load cores", "other cores",
+    "tracker µs/resp", "redis µs/resp", "p99 µs", "invalid", "lost",
   ]];
   for (const r of records) {
     rows.push([
       `${r.round}.${r.position}`, r.variant, r.responsesPerSecond, r.perNodeResponsesPerSecond.join("+"), fmt(r.ratioToMemory, 3),
       r.trackerCpuSeconds.map((c) => fmt(c / r.windowSeconds, 2)).join("+"), fmt(r.redisCores, 2),
-      fmt(r.trackerUsPerResponse, 1), fmt(r.redisUsPerResponse, 1), Math.max(...r.latencyP99Us), r.invalid, r.lost,
+      fmt(r.loadGeneratorCores, 2), fmt(r.otherCores, 2), fmt(r.trackerUsPerResponse, 1), fmt(r.redisUsPerResponse, 1), Math.max(...r.latencyP99Us), r.invalid, r.lost,
     ]);
   }
   return table(rows);
@@ -273,13 +291,13 @@ function roundsTable(records: RunRecord[]): string {
 
 function summaryTable(summary: Summary[]): string {
   const rows: (string | number)[][] = [[
-    "variant", "runs", "resp/s", "x memory", "tracker cores", "redis cores", "tracker µs/resp", "redis µs/resp", "total µs/resp",
+    "variant", "runs", "resp/s", "x memory", "tracker cores", "redis cores", "load cores", "other cores", "tracker µs/resp", "redis µs/resp", "total µs/resp",
     "p99 µs", "invalid", "lost",
   ]];
   for (const s of summary) {
     rows.push([
       s.variant, s.runs, s.responsesPerSecond, fmt(s.ratioToMemory, 3), fmt(s.trackerCores, 2), fmt(s.redisCores, 2),
-      fmt(s.trackerUsPerResponse, 1), fmt(s.redisUsPerResponse, 1), fmt(s.totalUsPerResponse, 1), fmt(s.latencyP99Us),
+      fmt(s.loadGeneratorCores, 2), fmt(s.otherCores, 2), fmt(s.trackerUsPerResponse, 1), fmt(s.redisUsPerResponse, 1), fmt(s.totalUsPerResponse, 1), fmt(s.latencyP99Us),
       s.invalid, s.lost,
     ]);
   }
@@ -320,7 +338,7 @@ async function main(): Promise<void> {
         say(
           `  round ${round} ${variant.padEnd(7)} ${String(r.responsesPerSecond).padStart(7)} resp/s` +
             `  tracker ${r.trackerCpuSeconds.map((c) => fmt(c / r.windowSeconds, 2)).join("+")} cores` +
-            `  redis ${fmt(r.redisCores, 2)} cores` +
+            `  redis ${fmt(r.redisCores, 2)}  load ${fmt(r.loadGeneratorCores, 2)}  other ${fmt(r.otherCores, 2)} cores` +
             (r.invalid || r.lost ? `  invalid ${r.invalid} lost ${r.lost}` : ""),
         );
         for (const text of r.trackerLogs) say(`    tracker log: ${text.slice(0, 500)}`);

@@ -315,12 +315,13 @@ export interface LoadRun {
  * Runs `bun run bench/load/main.ts --target 127.0.0.1:PORT ...args --json` in its own process;
  * killed if it runs longer than its own time plus 60 s.
  */
-export async function runLoad(port: number, args: string[], maxSeconds: number): Promise<LoadRun> {
+export async function runLoad(port: number, args: string[], maxSeconds: number, onSpawn?: (pid: number) => void): Promise<LoadRun> {
   const proc = Bun.spawn(
     [process.execPath, "run", join(REPO_ROOT, "bench/load/main.ts"), "--target", `127.0.0.1:${port}`, ...args, "--json"],
     { cwd: REPO_ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" },
   );
   loadProcs.add(proc);
+  onSpawn?.(proc.pid);
   const killer = setTimeout(() => proc.kill("SIGKILL"), (maxSeconds + 60) * 1000);
   try {
     let endedAt = NaN;
@@ -348,22 +349,53 @@ export async function runLoad(port: number, args: string[], maxSeconds: number):
 // ---------------------------------------------------------------------------------------------
 // CPU over a window known only afterwards
 
+/** Busy CPU seconds of the whole machine so far (all CPUs, /proc/stat: all but idle and iowait). */
+export function readMachineBusySeconds(): number | null {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!;
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already in user)
+    const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + (f[7] ?? 0);
+    return busy / 100;
+  } catch {
+    return null;
+  }
+}
+
 /**
- * Samples the CPU time of some processes every `everyMs` until stopped; cpuBetween() then
- * interpolates each one's CPU seconds between two performance.now() instants (the load
- * generator's measured window, known only when its result arrives).
+ * Samples the CPU time of some processes (and of the whole machine) every `everyMs` until
+ * stopped; cpuBetween() then interpolates each one's CPU seconds between two performance.now()
+ * instants (the load generator's measured window, known only when its result arrives).
+ * A process that has exited keeps its last reading.
  */
 export class CpuSampler {
-  private readonly samples: { t: number; cpu: (number | null)[] }[] = [];
+  /** Index of the whole machine's busy time in cpuBetween(). */
+  static readonly MACHINE = -1;
+  private readonly pids: number[];
+  private readonly samples: { t: number; cpu: (number | null)[]; machine: number | null }[] = [];
+  private readonly last: (number | null)[] = [];
   private timer: ReturnType<typeof setInterval> | null = null;
 
-  constructor(private readonly pids: readonly number[], everyMs = 50) {
+  constructor(pids: readonly number[], everyMs = 50) {
+    this.pids = [...pids];
     this.sample();
     this.timer = setInterval(() => this.sample(), everyMs);
   }
 
+  /** Starts sampling one more process; returns its index for cpuBetween(). */
+  add(pid: number): number {
+    this.pids.push(pid);
+    this.sample();
+    return this.pids.length - 1;
+  }
+
   private sample(): void {
-    this.samples.push({ t: performance.now(), cpu: this.pids.map(readCpuSeconds) });
+    const cpu = this.pids.map((pid, i) => {
+      const v = readCpuSeconds(pid) ?? this.last[i] ?? null;
+      this.last[i] = v;
+      return v;
+    });
+    this.samples.push({ t: performance.now(), cpu, machine: readMachineBusySeconds() });
   }
 
   stop(): void {
@@ -372,18 +404,23 @@ export class CpuSampler {
     this.sample();
   }
 
-  /** CPU seconds process i used in [from, to], interpolated between samples; NaN if unknown. */
+  /**
+   * CPU seconds process i (CpuSampler.MACHINE: the whole machine) used in [from, to],
+   * interpolated between samples; NaN if unknown.
+   */
   cpuBetween(i: number, from: number, to: number): number {
+    const value = (x: { cpu: (number | null)[]; machine: number | null }): number | null =>
+      i === CpuSampler.MACHINE ? x.machine : (x.cpu[i] ?? null);
     const at = (t: number): number => {
       const s = this.samples;
       if (s.length === 0 || t < s[0]!.t || t > s[s.length - 1]!.t) return NaN;
       let k = 1;
-      while (k < s.length && s[k]!.t < t) k++;
-      const a = s[Math.min(k - 1, s.length - 1)]!;
-      const b = s[Math.min(k, s.length - 1)]!;
-      const ca = a.cpu[i];
-      const cb = b.cpu[i];
-      if (ca == null || cb == null) return NaN;
+      while (k < s.length - 1 && s[k]!.t < t) k++;
+      const a = s[k - 1]!;
+      const b = s[k]!;
+      const ca = value(a);
+      const cb = value(b);
+      if (ca === null || cb === null) return NaN;
       if (b.t === a.t) return ca;
       return ca + ((cb - ca) * (t - a.t)) / (b.t - a.t);
     };

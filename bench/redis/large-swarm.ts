@@ -1,36 +1,41 @@
 /**
- * Does an announce cost more in a bigger swarm? One Redis-backed tracker node, ONE torrent
- * filled to each size in turn, and a steady announce load on that torrent at each size.
+ * Does an announce cost more in a bigger swarm? One Redis-backed tracker node, one torrent per
+ * swarm size, and a steady announce load on one torrent at a time, sizes interleaved in rounds.
  *
- *   npx bun run bench/redis/large-swarm.ts [--sizes 100,1000,10000,100000] [--seconds 5] [--json]
+ *   npx bun run bench/redis/large-swarm.ts [--sizes 100,1000,10000,100000] [--rounds 3] [--seconds 5] [--json]
  *
  * Starts its own redis-server (free port, 127.0.0.1, `--save '' --appendonly no`) and one
- * tracker node on it. The swarm is filled through the tracker, never by writing Redis keys (the
- * layout is the store's business): HTTP announces (event=started, numwant=0) from distinct
- * peers, many in flight. Loopback has only ~64k ports for 127.0.0.1, so each filled peer has its
- * own address in 10.0.0.0/8, given in a header the tracker is told to trust
- * (--trust-proxy-header x-sc6-bench-peer; requests without it, like the load generator's, keep
- * their socket address). Half the filled peers are seeders. The sizes are filled in increasing
- * order, each on top of the previous one; filling stops at --fill-seconds per size.
+ * tracker node on it. Each size gets its own torrent: the one the load generator uses with
+ * `--torrents 1 --seed K` (K = 1, 2, ... by size). The torrents are filled through the tracker,
+ * never by writing Redis keys (the layout is the store's business): HTTP announces
+ * (event=started, numwant=0) from distinct peers, many in flight, at most --fill-seconds per
+ * size. Loopback has only ~64k ports for 127.0.0.1, so each filled peer has its own address in
+ * 10.0.0.0/8, given in a header the tracker is told to trust (--trust-proxy-header
+ * x-sc6-bench-peer; requests without it, like the load generator's, keep their socket address).
+ * Half the filled peers are seeders. All torrents stay filled for the whole run, so Redis holds
+ * the same data (and memory) whichever torrent is being loaded.
  *
- * At each size: CONFIG RESETSTAT, then bench/load/main.ts against the torrent (--torrents 1,
- * --clients small, --numwant 50, no scrapes; its clients join the swarm too), then
- * INFO commandstats: cmdstat_evalsha's usec_per_call is Redis's own time per script call (one
- * per announce). CPU time of the tracker and of redis-server is read from /proc over the load's
- * measured window. The swarm's size is read back by a scrape after the load.
+ * Then, in each round, every size in turn (the order rotating from round to round): CONFIG
+ * RESETSTAT, bench/load/main.ts against that size's torrent (--torrents 1 --seed K, --clients
+ * small, --numwant 50, no scrapes; its clients join that swarm too), INFO commandstats:
+ * cmdstat_evalsha's usec_per_call is Redis's own time per script call (one per announce). CPU
+ * time of the tracker and of redis-server is read from /proc over the load's measured window.
+ * The summary is the median over rounds, and the median of the per-round ratios to the smallest
+ * size (measured in the same round). The swarms' sizes are read back by a scrape at the end.
  */
 import { generateInfoHashes } from "../load/info-hashes.ts";
 import { type LoadMode } from "../load/options.ts";
 import {
-  CpuSampler, fmt, freePort, installCleanup, logText, makeWorkDir, parseCommandStats, runLoad, startRedis,
-  startTracker, stopEverything, table, trackerHealth, type RedisServer, type TrackerHealth,
+  CpuSampler, fmt, freePort, installCleanup, logText, makeWorkDir, median, parseCommandStats, runLoad, startRedis,
+  startTracker, stopEverything, table, trackerHealth, type RedisServer, type TrackerHealth, type TrackerNode,
 } from "./harness.ts";
 
 const PEER_HEADER = "x-sc6-bench-peer";
 
 const USAGE = `Usage: npx bun run bench/redis/large-swarm.ts [options]
 
-  --sizes LIST          swarm sizes, filled in increasing order     (default 100,1000,10000,100000)
+  --sizes LIST          swarm sizes, one torrent each               (default 100,1000,10000,100000)
+  --rounds N            rounds; each loads every size once          (default 3)
   --seconds S           measured seconds of the load at each size   (default 5)
   --warmup S            unmeasured warm-up before it                (default 1)
   --mode M              http-keepalive | http-close | udp           (default http-keepalive)
@@ -45,6 +50,7 @@ const USAGE = `Usage: npx bun run bench/redis/large-swarm.ts [options]
 
 interface Options {
   sizes: number[];
+  rounds: number;
   seconds: number;
   warmup: number;
   mode: LoadMode;
@@ -64,7 +70,7 @@ function fail(message: string): never {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
-    sizes: [100, 1_000, 10_000, 100_000], seconds: 5, warmup: 1, mode: "http-keepalive", connections: 128, window: 128,
+    sizes: [100, 1_000, 10_000, 100_000], rounds: 3, seconds: 5, warmup: 1, mode: "http-keepalive", connections: 128, window: 128,
     clients: 256, numwant: 50, fillConcurrency: 64, fillSeconds: 60, json: false,
   };
   const num = (flag: string, text: string | undefined, min: number, max: number, integer = true): number => {
@@ -84,6 +90,7 @@ function parseArgs(argv: string[]): Options {
         o.sizes = [...new Set((value ?? "").split(",").map((s) => num("--sizes", s.trim(), 1, 10_000_000)))].sort((a, b) => a - b);
         if (o.sizes.length === 0) fail("--sizes needs at least one size");
         break;
+      case "--rounds": o.rounds = num(flag, value, 1, 50); break;
       case "--seconds": o.seconds = num(flag, value, 1, 120, false); break;
       case "--warmup": o.warmup = num(flag, value, 0, 30, false); break;
       case "--connections": o.connections = num(flag, value, 1, 10_000); break;
@@ -181,34 +188,101 @@ async function swarmSize(port: number, hashQuery: string): Promise<{ seeders: nu
   }
 }
 
-interface SizeRecord {
+interface FillRecord {
   size: number;
-  /** Peers the fill got in (cumulative). */
+  /** The load generator's --seed whose first info_hash is this size's torrent. */
+  seed: number;
   filled: number;
-  fillSeconds: number;
-  fillAnnouncesPerSecond: number;
-  fillFailures: number;
-  fillFailureSamples: string[];
-  fillTimedOut: boolean;
-  /** Scrape after the load: the swarm as the tracker counts it (filled + the load's clients). */
+  seconds: number;
+  announcesPerSecond: number;
+  failures: number;
+  failureSamples: string[];
+  timedOut: boolean;
+  /** Scrape at the end: the swarm as the tracker counts it (filled + the load's clients). */
   seeders: number;
   leechers: number;
+}
+
+interface RunRecord {
+  round: number;
+  size: number;
   announcesPerSecond: number;
-  responsesPerSecond: number;
   peersPerAnnounce: number;
   latencyP50Us: number;
   latencyP99Us: number;
   invalid: number;
   trackerErrors: number;
   lost: number;
+  invalidSamples: string[];
   evalshaCalls: number;
   evalshaUsecPerCall: number;
+  /** CPU microseconds per announce of the tracker and of redis-server. */
   trackerUsPerAnnounce: number;
   redisUsPerAnnounce: number;
   trackerCores: number;
   redisCores: number;
+  /** Cores used by the load generator, and by everything else on the machine (noise). */
+  loadGeneratorCores: number;
+  otherCores: number;
   redisUsedMemoryBytes: number;
   health: TrackerHealth | null;
+  /** Over the smallest size's run of the same round. */
+  announcesRatio: number;
+  evalshaRatio: number;
+}
+
+function order(sizes: number[], round: number): number[] {
+  const k = (round - 1) % sizes.length;
+  return [...sizes.slice(k), ...sizes.slice(0, k)];
+}
+
+async function measure(o: Options, redis: RedisServer, node: TrackerNode, size: number, seed: number, round: number): Promise<RunRecord> {
+  await redis.command("CONFIG", ["RESETSTAT"]);
+  const sampler = new CpuSampler([node.pid, redis.pid]);
+  let run;
+  let loadIndex = -2;
+  try {
+    const args = [
+      "--mode", o.mode, "--seconds", String(o.seconds), "--warmup", String(o.warmup), "--torrents", "1", "--seed", String(seed),
+      "--clients", String(o.clients), "--numwant", String(o.numwant), "--scrape", "0",
+      ...(o.mode === "udp" ? ["--window", String(o.window)] : ["--connections", String(o.connections)]),
+    ];
+    run = await runLoad(node.port, args, o.seconds + o.warmup, (pid) => (loadIndex = sampler.add(pid)));
+  } finally {
+    sampler.stop();
+  }
+  const stats = parseCommandStats(String(await redis.command("INFO", ["commandstats"])));
+  const memory = String(await redis.command("INFO", ["memory"]));
+  const evalsha = stats.get("evalsha");
+  const r = run.result;
+  const trackerCpu = sampler.cpuBetween(0, run.startedAt, run.endedAt);
+  const redisCpu = sampler.cpuBetween(1, run.startedAt, run.endedAt);
+  const loadCpu = sampler.cpuBetween(loadIndex, run.startedAt, run.endedAt);
+  const machineCpu = sampler.cpuBetween(CpuSampler.MACHINE, run.startedAt, run.endedAt);
+  return {
+    round,
+    size,
+    announcesPerSecond: Math.round(r.announces / r.seconds),
+    peersPerAnnounce: r.announces ? r.peersReceived / r.announces : 0,
+    latencyP50Us: r.latencyUs.p50,
+    latencyP99Us: r.latencyUs.p99,
+    invalid: r.invalid,
+    trackerErrors: r.trackerErrors,
+    lost: r.lost,
+    invalidSamples: r.invalidSamples,
+    evalshaCalls: evalsha?.calls ?? 0,
+    evalshaUsecPerCall: evalsha?.usecPerCall ?? NaN,
+    trackerUsPerAnnounce: (trackerCpu * 1e6) / r.announces,
+    redisUsPerAnnounce: (redisCpu * 1e6) / r.announces,
+    trackerCores: trackerCpu / r.seconds,
+    redisCores: redisCpu / r.seconds,
+    loadGeneratorCores: loadCpu / r.seconds,
+    otherCores: (machineCpu - trackerCpu - redisCpu - loadCpu) / r.seconds,
+    redisUsedMemoryBytes: Number(/used_memory:(\d+)/.exec(memory)?.[1] ?? NaN),
+    health: await trackerHealth(node.port),
+    announcesRatio: NaN,
+    evalshaRatio: NaN,
+  };
 }
 
 async function main(): Promise<void> {
@@ -217,115 +291,124 @@ async function main(): Promise<void> {
   const work = makeWorkDir("sc6-redis-large-swarm-");
   installCleanup(() => work.remove());
   const started = new Date().toISOString();
-  const hash = generateInfoHashes(1); // the load's torrent: --torrents 1 with its default seed
-  const hashQuery = percentEncode(hash.subarray(0, 20));
-  const records: SizeRecord[] = [];
+  const fills: FillRecord[] = [];
+  const runs: RunRecord[] = [];
   const notes: string[] = [];
   let trackerLog = "";
   try {
     const redis: RedisServer = await startRedis(await freePort(), work.dir);
     const node = await startTracker(await freePort(), work.dir, ["--store", redis.url, "--trust-proxy-header", PEER_HEADER]);
     say(
-      `large swarm: sizes ${o.sizes.join(", ")}; load ${o.mode} ${o.mode === "udp" ? `window ${o.window}` : `${o.connections} connections`}, ` +
-        `${o.clients} clients, numwant ${o.numwant}, ${o.seconds}s (+${o.warmup}s warm-up) per size; tracker :${node.port}, ${redis.url}`,
+      `large swarm: sizes ${o.sizes.join(", ")} x ${o.rounds} rounds; load ${o.mode} ` +
+        `${o.mode === "udp" ? `window ${o.window}` : `${o.connections} connections`}, ${o.clients} clients, numwant ${o.numwant}, ` +
+        `${o.seconds}s (+${o.warmup}s warm-up) per run; tracker :${node.port}, ${redis.url}`,
     );
-    let filled = 0;
-    for (const size of o.sizes) {
-      const before = filled;
-      const f = await fill(node.port, hashQuery, filled, size, o.fillConcurrency, o.fillSeconds);
-      filled = f.filled;
+    const seedOf = new Map<number, number>();
+    const hashQueryOf = new Map<number, string>();
+    for (const [k, size] of o.sizes.entries()) {
+      const seed = k + 1;
+      seedOf.set(size, seed);
+      const hashQuery = percentEncode(generateInfoHashes(1, seed).subarray(0, 20));
+      hashQueryOf.set(size, hashQuery);
+      const f = await fill(node.port, hashQuery, 0, size, o.fillConcurrency, o.fillSeconds);
       say(
-        `  size ${size}: filled ${f.filled} peers in ${fmt(f.seconds, 1)} s` +
+        `  torrent ${k + 1} (--seed ${seed}): filled ${f.filled} peers in ${fmt(f.seconds, 1)} s` +
           (f.failures ? `, ${f.failures} failures (${f.failureSamples[0]})` : "") + (f.timedOut ? ", TIME RAN OUT" : ""),
       );
       if (f.timedOut) notes.push(`size ${size}: the fill stopped at ${f.filled} peers after ${fmt(f.seconds, 1)} s (--fill-seconds ${o.fillSeconds})`);
-
-      await redis.command("CONFIG", ["RESETSTAT"]);
-      const sampler = new CpuSampler([node.pid, redis.pid]);
-      let run;
-      try {
-        const args = [
-          "--mode", o.mode, "--seconds", String(o.seconds), "--warmup", String(o.warmup), "--torrents", "1",
-          "--clients", String(o.clients), "--numwant", String(o.numwant), "--scrape", "0",
-          ...(o.mode === "udp" ? ["--window", String(o.window)] : ["--connections", String(o.connections)]),
-        ];
-        run = await runLoad(node.port, args, o.seconds + o.warmup);
-      } finally {
-        sampler.stop();
-      }
-      const stats = parseCommandStats(String(await redis.command("INFO", ["commandstats"])));
-      const memory = String(await redis.command("INFO", ["memory"]));
-      const usedMemory = Number(/used_memory:(\d+)/.exec(memory)?.[1] ?? NaN);
-      const evalsha = stats.get("evalsha");
-      const r = run.result;
-      const trackerCpu = sampler.cpuBetween(0, run.startedAt, run.endedAt);
-      const redisCpu = sampler.cpuBetween(1, run.startedAt, run.endedAt);
-      const swarm = await swarmSize(node.port, hashQuery);
-      records.push({
-        size,
-        filled: f.filled,
-        fillSeconds: f.seconds,
-        fillAnnouncesPerSecond: f.seconds > 0 ? (f.filled - before) / f.seconds : NaN,
-        fillFailures: f.failures,
-        fillFailureSamples: f.failureSamples,
-        fillTimedOut: f.timedOut,
-        seeders: swarm.seeders,
-        leechers: swarm.leechers,
-        announcesPerSecond: Math.round(r.announces / r.seconds),
-        responsesPerSecond: r.responsesPerSecond,
-        peersPerAnnounce: r.announces ? r.peersReceived / r.announces : 0,
-        latencyP50Us: r.latencyUs.p50,
-        latencyP99Us: r.latencyUs.p99,
-        invalid: r.invalid,
-        trackerErrors: r.trackerErrors,
-        lost: r.lost,
-        evalshaCalls: evalsha?.calls ?? 0,
-        evalshaUsecPerCall: evalsha?.usecPerCall ?? NaN,
-        trackerUsPerAnnounce: (trackerCpu * 1e6) / r.announces,
-        redisUsPerAnnounce: (redisCpu * 1e6) / r.announces,
-        trackerCores: trackerCpu / r.seconds,
-        redisCores: redisCpu / r.seconds,
-        redisUsedMemoryBytes: usedMemory,
-        health: await trackerHealth(node.port),
+      if (f.failures) notes.push(`size ${size}: ${f.failures} fill announces failed: ${f.failureSamples.join(" | ")}`);
+      fills.push({
+        size, seed, filled: f.filled, seconds: f.seconds, announcesPerSecond: f.seconds > 0 ? f.filled / f.seconds : NaN,
+        failures: f.failures, failureSamples: f.failureSamples, timedOut: f.timedOut, seeders: NaN, leechers: NaN,
       });
-      const last = records[records.length - 1]!;
-      say(
-        `    ${last.announcesPerSecond} announces/s, ${fmt(last.peersPerAnnounce, 1)} peers each, ` +
-          `evalsha ${fmt(last.evalshaUsecPerCall, 2)} µs/call (${last.evalshaCalls} calls), swarm ${last.seeders}+${last.leechers}` +
-          (r.invalid || r.lost ? `, invalid ${r.invalid} lost ${r.lost} (${r.invalidSamples[0] ?? ""})` : ""),
-      );
     }
+    for (let round = 1; round <= o.rounds; round++) {
+      const inRound: RunRecord[] = [];
+      for (const size of order(o.sizes, round)) {
+        const r = await measure(o, redis, node, size, seedOf.get(size)!, round);
+        inRound.push(r);
+        say(
+          `  round ${round} size ${String(size).padStart(7)}: ${r.announcesPerSecond} announces/s, ${fmt(r.peersPerAnnounce, 1)} peers each, ` +
+            `evalsha ${fmt(r.evalshaUsecPerCall, 2)} µs/call (${r.evalshaCalls} calls)` +
+            (r.invalid || r.lost ? `, invalid ${r.invalid} lost ${r.lost} (${r.invalidSamples[0] ?? ""})` : ""),
+        );
+      }
+      const ref = inRound.find((r) => r.size === o.sizes[0]);
+      for (const r of inRound) {
+        r.announcesRatio = ref ? r.announcesPerSecond / ref.announcesPerSecond : NaN;
+        r.evalshaRatio = ref ? r.evalshaUsecPerCall / ref.evalshaUsecPerCall : NaN;
+      }
+      runs.push(...inRound);
+    }
+    for (const f of fills) Object.assign(f, await swarmSize(node.port, hashQueryOf.get(f.size)!));
     trackerLog = await logText(node);
   } finally {
     await stopEverything();
     work.remove();
   }
 
-  const rows: (string | number)[][] = [[
-    "size", "swarm (scrape)", "fill s", "fill ann/s", "announces/s", "peers/ann", "evalsha µs/call", "tracker µs/ann", "redis µs/ann",
-    "tracker cores", "redis cores", "p99 µs", "redis MiB", "invalid", "lost",
+  const summary = o.sizes.map((size) => {
+    const rs = runs.filter((r) => r.size === size);
+    const f = fills.find((x) => x.size === size)!;
+    return {
+      size,
+      swarm: f.seeders + f.leechers,
+      fillSeconds: f.seconds,
+      runs: rs.length,
+      announcesPerSecond: Math.round(median(rs.map((r) => r.announcesPerSecond))),
+      announcesRatio: median(rs.map((r) => r.announcesRatio)),
+      peersPerAnnounce: median(rs.map((r) => r.peersPerAnnounce)),
+      evalshaUsecPerCall: median(rs.map((r) => r.evalshaUsecPerCall)),
+      evalshaRatio: median(rs.map((r) => r.evalshaRatio)),
+      trackerUsPerAnnounce: median(rs.map((r) => r.trackerUsPerAnnounce)),
+      redisUsPerAnnounce: median(rs.map((r) => r.redisUsPerAnnounce)),
+      otherCores: median(rs.map((r) => r.otherCores)),
+      latencyP99Us: median(rs.map((r) => r.latencyP99Us)),
+      invalid: rs.reduce((s, r) => s + r.invalid, 0),
+      lost: rs.reduce((s, r) => s + r.lost, 0),
+    };
+  });
+
+  const roundRows: (string | number)[][] = [[
+    "round", "size", "announces/s", "x smallest", "peers/ann", "evalsha µs/call", "x smallest", "tracker µs/ann", "redis µs/ann",
+    "tracker cores", "redis cores", "load cores", "other cores", "p99 µs", "invalid", "lost",
   ]];
-  for (const r of records) {
-    rows.push([
-      r.size, r.seeders + r.leechers, fmt(r.fillSeconds, 1), fmt(r.fillAnnouncesPerSecond), r.announcesPerSecond, fmt(r.peersPerAnnounce, 1),
-      fmt(r.evalshaUsecPerCall, 2), fmt(r.trackerUsPerAnnounce, 1), fmt(r.redisUsPerAnnounce, 1), fmt(r.trackerCores, 2),
-      fmt(r.redisCores, 2), r.latencyP99Us, fmt(r.redisUsedMemoryBytes / 2 ** 20, 1), r.invalid, r.lost,
+  for (const r of runs) {
+    roundRows.push([
+      r.round, r.size, r.announcesPerSecond, fmt(r.announcesRatio, 3), fmt(r.peersPerAnnounce, 1), fmt(r.evalshaUsecPerCall, 2),
+      fmt(r.evalshaRatio, 3), fmt(r.trackerUsPerAnnounce, 1), fmt(r.redisUsPerAnnounce, 1), fmt(r.trackerCores, 2),
+      fmt(r.redisCores, 2), fmt(r.loadGeneratorCores, 2), fmt(r.otherCores, 2), r.latencyP99Us, r.invalid, r.lost,
     ]);
   }
+  const rows: (string | number)[][] = [[
+    "size", "swarm (scrape)", "fill s", "announces/s", "x smallest", "peers/ann", "evalsha µs/call", "x smallest",
+    "tracker µs/ann", "redis µs/ann", "other cores", "p99 µs", "invalid", "lost",
+  ]];
+  for (const s of summary) {
+    rows.push([
+      s.size, s.swarm, fmt(s.fillSeconds, 1), s.announcesPerSecond, fmt(s.announcesRatio, 3), fmt(s.peersPerAnnounce, 1),
+      fmt(s.evalshaUsecPerCall, 2), fmt(s.evalshaRatio, 3), fmt(s.trackerUsPerAnnounce, 1), fmt(s.redisUsPerAnnounce, 1),
+      fmt(s.otherCores, 2), fmt(s.latencyP99Us), s.invalid, s.lost,
+    ]);
+  }
+  const memory = runs.length ? runs[runs.length - 1]!.redisUsedMemoryBytes : NaN;
   say("");
+  say(table(roundRows));
+  say("");
+  say(`median over ${o.rounds} rounds (x smallest: median of the per-round ratios to size ${o.sizes[0]} in the same round); ` +
+    `redis used_memory at the end ${fmt(memory / 2 ** 20, 1)} MiB`);
   say(table(rows));
   const problems = [
     ...notes,
-    ...records.flatMap((r) => (r.fillFailures ? [`size ${r.size}: ${r.fillFailures} fill announces failed: ${r.fillFailureSamples.join(" | ")}`] : [])),
-    ...records.flatMap((r) =>
+    ...runs.flatMap((r) =>
       r.health && (r.health.http5xx || r.health.storeUnavailable || r.health.storeDisconnects || r.health.refusedStoreUnavailable)
-        ? [`size ${r.size}: tracker /stats: ${JSON.stringify(r.health)}`]
+        ? [`round ${r.round} size ${r.size}: tracker /stats: ${JSON.stringify(r.health)}`]
         : [],
     ),
     ...(trackerLog ? [`tracker log: ${trackerLog.slice(0, 1000)}`] : []),
   ];
   if (problems.length) say(`\nproblems:\n  ${problems.join("\n  ")}`);
-  if (o.json) console.log(JSON.stringify({ started, options: o, sizes: records, problems }));
+  if (o.json) console.log(JSON.stringify({ started, options: o, summary, fills, runs, problems, redisUsedMemoryBytes: memory }));
 }
 
 main().then(
