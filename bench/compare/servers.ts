@@ -18,6 +18,7 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { stopProcess } from "../process-stop.ts";
 
 export type ServerName = "ours" | "opentracker" | "ceiling";
 
@@ -106,14 +107,7 @@ function track(name: ServerName, port: number, proc: Bun.Subprocess, pid: number
     pid,
     stop() {
       stopping ??= (async () => {
-        if (proc.exitCode === null && proc.signalCode === null) {
-          proc.kill("SIGTERM");
-          const killed = await Promise.race([proc.exited.then(() => true), Bun.sleep(3000).then(() => false)]);
-          if (!killed) {
-            proc.kill("SIGKILL");
-            await proc.exited;
-          }
-        }
+        await stopProcess(proc);
         live.delete(server);
       })();
       return stopping;

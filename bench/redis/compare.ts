@@ -26,9 +26,10 @@
  * Summary: per variant the median over rounds of responses/s and CPU, and the median of the
  * per-round ratios to memory (each ratio against the memory run of the same round).
  */
-import { parseLoadArgs, type LoadMode } from "../load/options.ts";
+import { parseLoadArgs } from "../load/options.ts";
+import { parseBenchArgs, usageError, type CommonOptions } from "./args.ts";
 import {
-  CpuSampler, fmt, freePort, installCleanup, logText, makeWorkDir, median, runLoad, startRedis, startTracker,
+  CpuSampler, fmt, freePort, installCleanup, logText, makeWorkDir, median, medians, runLoad, runMain, startRedis, startTracker,
   stopEverything, table, trackerHealth, type LoadRun, type RedisServer, type TrackerHealth, type TrackerNode,
 } from "./harness.ts";
 
@@ -50,66 +51,38 @@ const USAGE = `Usage: npx bun run bench/redis/compare.ts [options]
   --json            print one JSON object on stdout (the tables go to stderr)
 `;
 
-interface Options {
-  rounds: number;
-  seconds: number;
-  warmup: number;
-  mode: LoadMode;
-  connections: number;
-  window: number;
+interface Options extends CommonOptions {
   torrents: number;
   clients: number;
   variants: Variant[];
   maxMinutes: number;
-  json: boolean;
-}
-
-function fail(message: string): never {
-  console.error(`error: ${message}\n\n${USAGE}`);
-  process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = {
-    rounds: 3, seconds: 5, warmup: 1, mode: "http-keepalive", connections: 256, window: 128, torrents: 10_000,
-    clients: 2_000, variants: [...VARIANTS], maxMinutes: 20, json: false,
-  };
-  const num = (flag: string, text: string | undefined, min: number, max: number, integer = true): number => {
-    const n = Number((text ?? "").replaceAll("_", ""));
-    if (text === undefined || text === "" || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-      fail(`${flag} must be ${integer ? "an integer" : "a number"} in [${min}, ${max}]`);
-    }
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    if (flag === "--json") { o.json = true; continue; }
-    if (flag === "--help" || flag === "-h") { console.log(USAGE); process.exit(0); }
-    const value = argv[++i];
-    switch (flag) {
-      case "--rounds": o.rounds = num(flag, value, 1, 50); break;
-      case "--seconds": o.seconds = num(flag, value, 1, 120, false); break;
-      case "--warmup": o.warmup = num(flag, value, 0, 30, false); break;
-      case "--connections": o.connections = num(flag, value, 2, 10_000); break;
-      case "--window": o.window = num(flag, value, 2, 65_536); break;
-      case "--torrents": o.torrents = num(flag, value, 1, 10_000_000); break;
-      case "--clients": o.clients = num(flag, value, 1, 1_000_000); break;
-      case "--max-minutes": o.maxMinutes = num(flag, value, 1, 600, false); break;
-      case "--mode":
-        if (value !== "http-keepalive" && value !== "http-close" && value !== "udp") fail("--mode must be http-keepalive, http-close or udp");
-        o.mode = value;
-        break;
-      case "--variants": {
-        const list = (value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-        if (list.length === 0 || list.some((v) => !VARIANTS.includes(v as Variant))) fail(`--variants: a subset of ${VARIANTS.join(",")}`);
-        o.variants = VARIANTS.filter((v) => list.includes(v));
-        break;
+  return parseBenchArgs<Options>(argv, {
+    usage: USAGE,
+    defaults: {
+      rounds: 3, seconds: 5, warmup: 1, mode: "http-keepalive", connections: 256, window: 128, torrents: 10_000,
+      clients: 2_000, variants: [...VARIANTS], maxMinutes: 20, json: false,
+    },
+    connections: [2, 10_000],
+    window: [2, 65_536],
+    own(flag, value, o, { num, fail }) {
+      switch (flag) {
+        case "--torrents": o.torrents = num(flag, value, 1, 10_000_000); return true;
+        case "--clients": o.clients = num(flag, value, 1, 1_000_000); return true;
+        case "--max-minutes": o.maxMinutes = num(flag, value, 1, 600, false); return true;
+        case "--variants": {
+          const list = (value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+          if (list.length === 0 || list.some((v) => !VARIANTS.includes(v as Variant))) fail(`--variants: a subset of ${VARIANTS.join(",")}`);
+          o.variants = VARIANTS.filter((v) => list.includes(v));
+          return true;
+        }
+        default:
+          return false;
       }
-      default:
-        fail(`unknown option ${flag}`);
-    }
-  }
-  return o;
+    },
+  });
 }
 
 /** The load generator's arguments for one node carrying `share` of the load (1 or 1/2). */
@@ -121,7 +94,7 @@ function loadArgs(o: Options, share: number): string[] {
   if (o.mode === "udp") args.push("--window", String(Math.max(1, Math.round(o.window * share))));
   else args.push("--connections", String(Math.max(1, Math.round(o.connections * share))));
   const check = parseLoadArgs(["--target", "127.0.0.1:1", ...args]);
-  if (!check.ok) fail(`load generator arguments: ${check.error}`);
+  if (!check.ok) usageError(USAGE, `load generator arguments: ${check.error}`);
   return args;
 }
 
@@ -259,13 +232,9 @@ function summarize(o: Options, records: RunRecord[]): Summary[] {
       variant,
       runs: rs.length,
       responsesPerSecond: Math.round(median(rs.map((r) => r.responsesPerSecond))),
-      ratioToMemory: median(rs.map((r) => r.ratioToMemory)),
-      trackerCores: median(rs.map((r) => r.trackerCores)),
-      redisCores: median(rs.map((r) => r.redisCores)),
-      loadGeneratorCores: median(rs.map((r) => r.loadGeneratorCores)),
-      otherCores: median(rs.map((r) => r.otherCores)),
-      trackerUsPerResponse: median(rs.map((r) => r.trackerUsPerResponse)),
-      redisUsPerResponse: median(rs.map((r) => r.redisUsPerResponse)),
+      ...medians(rs, [
+        "ratioToMemory", "trackerCores", "redisCores", "loadGeneratorCores", "otherCores", "trackerUsPerResponse", "redisUsPerResponse",
+      ]),
       totalUsPerResponse: median(rs.map((r) => r.trackerUsPerResponse + r.redisUsPerResponse)),
       latencyP99Us: median(rs.map((r) => Math.max(...r.latencyP99Us))),
       invalid: rs.reduce((s, r) => s + r.invalid, 0),
@@ -375,11 +344,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  async (e) => {
-    console.error(e instanceof Error ? e.message : e);
-    await stopEverything();
-    process.exit(1);
-  },
-);
+runMain(main);

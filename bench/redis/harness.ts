@@ -10,49 +10,36 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { RedisClient } from "bun";
+import { readCpuSeconds } from "../compare/servers.ts";
+import { median as medianOfAll, table } from "../compare/stats.ts";
 import type { LoadResult } from "../load/result.ts";
+import { stopProcess } from "../process-stop.ts";
 
 /** The repository root (this file is bench/redis/harness.ts). */
 export const REPO_ROOT = resolve(import.meta.dir, "..", "..");
 
 export { freePort } from "../../test/support/ports.ts";
 
+/** The median of the finite values (NaN, ±Infinity left out); NaN if there are none. */
 export function median(values: readonly number[]): number {
-  const v = values.filter((x) => Number.isFinite(x));
-  if (v.length === 0) return NaN;
-  const s = [...v].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return medianOfAll(values.filter((x) => Number.isFinite(x)));
 }
 
-/** Rows as a fixed-width text table; the first row is the header. */
-export function table(rows: readonly (readonly (string | number)[])[]): string {
-  const cells = rows.map((r) => r.map((c) => String(c)));
-  const widths: number[] = [];
-  for (const r of cells) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-  const out = [line(cells[0]!), widths.map((w) => "-".repeat(w)).join("  ")];
-  for (const r of cells.slice(1)) out.push(line(r));
-  return out.join("\n");
+/** For each key, median() of that field over the rows (the keys in the order given). */
+export function medians<K extends string, T extends Record<K, number>>(rows: readonly T[], keys: readonly K[]): Record<K, number> {
+  const out = {} as Record<K, number>;
+  for (const k of keys) out[k] = median(rows.map((r) => r[k]));
+  return out;
 }
+
+export { table };
 
 export function fmt(n: number, digits = 0): string {
   return Number.isFinite(n) ? n.toFixed(digits) : "-";
 }
 
-/**
- * CPU time (user + system, all threads) a process has used so far, seconds, from
- * /proc/PID/stat (fields 14 and 15, clock ticks of 1/100 s); null once it is gone.
- */
-export function readCpuSeconds(pid: number): number | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc; null once it is gone. */
+export { readCpuSeconds };
 
 /** A temp directory for logs, removed by remove(). */
 export function makeWorkDir(prefix: string): { dir: string; remove(): void } {
@@ -84,14 +71,7 @@ function track(name: string, proc: Bun.Subprocess, log: string): Child {
     log,
     stop() {
       stopping ??= (async () => {
-        if (proc.exitCode === null && proc.signalCode === null) {
-          proc.kill("SIGTERM");
-          const done = await Promise.race([proc.exited.then(() => true), Bun.sleep(3000).then(() => false)]);
-          if (!done) {
-            proc.kill("SIGKILL");
-            await Promise.race([proc.exited, Bun.sleep(3000)]);
-          }
-        }
+        await stopProcess(proc, 3000, 3000);
         children.delete(child);
       })();
       return stopping;
@@ -108,6 +88,18 @@ export async function stopEverything(): Promise<void> {
   const all = [...children];
   await Promise.all(all.filter((c) => !c.name.startsWith("redis")).map((c) => c.stop()));
   await Promise.all(all.filter((c) => c.name.startsWith("redis")).map((c) => c.stop()));
+}
+
+/** Runs a script's main(): exit 0 when it is done; on an error, print it, stop everything, exit 1. */
+export function runMain(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    async (e) => {
+      console.error(e instanceof Error ? e.message : e);
+      await stopEverything();
+      process.exit(1);
+    },
+  );
 }
 
 /**

@@ -24,9 +24,9 @@
  * size (measured in the same round). The swarms' sizes are read back by a scrape at the end.
  */
 import { generateInfoHashes } from "../load/info-hashes.ts";
-import { type LoadMode } from "../load/options.ts";
+import { parseBenchArgs, type CommonOptions } from "./args.ts";
 import {
-  CpuSampler, fmt, freePort, installCleanup, logText, makeWorkDir, median, parseCommandStats, runLoad, startRedis,
+  CpuSampler, fmt, freePort, installCleanup, logText, makeWorkDir, median, medians, parseCommandStats, runLoad, runMain, startRedis,
   startTracker, stopEverything, table, trackerHealth, type RedisServer, type TrackerHealth, type TrackerNode,
 } from "./harness.ts";
 
@@ -48,66 +48,38 @@ const USAGE = `Usage: npx bun run bench/redis/large-swarm.ts [options]
   --json                print one JSON object on stdout (the table goes to stderr)
 `;
 
-interface Options {
+interface Options extends CommonOptions {
   sizes: number[];
-  rounds: number;
-  seconds: number;
-  warmup: number;
-  mode: LoadMode;
-  connections: number;
-  window: number;
   clients: number;
   numwant: number;
   fillConcurrency: number;
   fillSeconds: number;
-  json: boolean;
-}
-
-function fail(message: string): never {
-  console.error(`error: ${message}\n\n${USAGE}`);
-  process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = {
-    sizes: [100, 1_000, 10_000, 100_000], rounds: 3, seconds: 5, warmup: 1, mode: "http-keepalive", connections: 128, window: 128,
-    clients: 256, numwant: 50, fillConcurrency: 64, fillSeconds: 60, json: false,
-  };
-  const num = (flag: string, text: string | undefined, min: number, max: number, integer = true): number => {
-    const n = Number((text ?? "").replaceAll("_", ""));
-    if (text === undefined || text === "" || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-      fail(`${flag} must be ${integer ? "an integer" : "a number"} in [${min}, ${max}]`);
-    }
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    if (flag === "--json") { o.json = true; continue; }
-    if (flag === "--help" || flag === "-h") { console.log(USAGE); process.exit(0); }
-    const value = argv[++i];
-    switch (flag) {
-      case "--sizes":
-        o.sizes = [...new Set((value ?? "").split(",").map((s) => num("--sizes", s.trim(), 1, 10_000_000)))].sort((a, b) => a - b);
-        if (o.sizes.length === 0) fail("--sizes needs at least one size");
-        break;
-      case "--rounds": o.rounds = num(flag, value, 1, 50); break;
-      case "--seconds": o.seconds = num(flag, value, 1, 120, false); break;
-      case "--warmup": o.warmup = num(flag, value, 0, 30, false); break;
-      case "--connections": o.connections = num(flag, value, 1, 10_000); break;
-      case "--window": o.window = num(flag, value, 1, 65_536); break;
-      case "--clients": o.clients = num(flag, value, 1, 60_000); break;
-      case "--numwant": o.numwant = num(flag, value, 0, 200); break;
-      case "--fill-concurrency": o.fillConcurrency = num(flag, value, 1, 1024); break;
-      case "--fill-seconds": o.fillSeconds = num(flag, value, 1, 600, false); break;
-      case "--mode":
-        if (value !== "http-keepalive" && value !== "http-close" && value !== "udp") fail("--mode must be http-keepalive, http-close or udp");
-        o.mode = value;
-        break;
-      default:
-        fail(`unknown option ${flag}`);
-    }
-  }
-  return o;
+  return parseBenchArgs<Options>(argv, {
+    usage: USAGE,
+    defaults: {
+      sizes: [100, 1_000, 10_000, 100_000], rounds: 3, seconds: 5, warmup: 1, mode: "http-keepalive", connections: 128, window: 128,
+      clients: 256, numwant: 50, fillConcurrency: 64, fillSeconds: 60, json: false,
+    },
+    connections: [1, 10_000],
+    window: [1, 65_536],
+    own(flag, value, o, { num, fail }) {
+      switch (flag) {
+        case "--sizes":
+          o.sizes = [...new Set((value ?? "").split(",").map((s) => num("--sizes", s.trim(), 1, 10_000_000)))].sort((a, b) => a - b);
+          if (o.sizes.length === 0) fail("--sizes needs at least one size");
+          return true;
+        case "--clients": o.clients = num(flag, value, 1, 60_000); return true;
+        case "--numwant": o.numwant = num(flag, value, 0, 200); return true;
+        case "--fill-concurrency": o.fillConcurrency = num(flag, value, 1, 1024); return true;
+        case "--fill-seconds": o.fillSeconds = num(flag, value, 1, 600, false); return true;
+        default:
+          return false;
+      }
+    },
+  });
 }
 
 /** Filled peer i: its own address in 10.0.0.0/8 (i < 2^24 - 2). */
@@ -356,14 +328,10 @@ async function main(): Promise<void> {
       fillSeconds: f.seconds,
       runs: rs.length,
       announcesPerSecond: Math.round(median(rs.map((r) => r.announcesPerSecond))),
-      announcesRatio: median(rs.map((r) => r.announcesRatio)),
-      peersPerAnnounce: median(rs.map((r) => r.peersPerAnnounce)),
-      evalshaUsecPerCall: median(rs.map((r) => r.evalshaUsecPerCall)),
-      evalshaRatio: median(rs.map((r) => r.evalshaRatio)),
-      trackerUsPerAnnounce: median(rs.map((r) => r.trackerUsPerAnnounce)),
-      redisUsPerAnnounce: median(rs.map((r) => r.redisUsPerAnnounce)),
-      otherCores: median(rs.map((r) => r.otherCores)),
-      latencyP99Us: median(rs.map((r) => r.latencyP99Us)),
+      ...medians(rs, [
+        "announcesRatio", "peersPerAnnounce", "evalshaUsecPerCall", "evalshaRatio", "trackerUsPerAnnounce", "redisUsPerAnnounce",
+        "otherCores", "latencyP99Us",
+      ]),
       invalid: rs.reduce((s, r) => s + r.invalid, 0),
       lost: rs.reduce((s, r) => s + r.lost, 0),
     };
@@ -411,11 +379,4 @@ async function main(): Promise<void> {
   if (o.json) console.log(JSON.stringify({ started, options: o, summary, fills, runs, problems, redisUsedMemoryBytes: memory }));
 }
 
-main().then(
-  () => process.exit(0),
-  async (e) => {
-    console.error(e instanceof Error ? e.message : e);
-    await stopEverything();
-    process.exit(1);
-  },
-);
+runMain(main);

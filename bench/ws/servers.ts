@@ -14,6 +14,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { announceHead, announceText, binaryString, prng } from "./protocol.ts";
+import { stopProcess } from "../process-stop.ts";
 
 export type WsServerName = "ours" | "floor" | "npm";
 export const WS_SERVER_NAMES: WsServerName[] = ["ours", "floor", "npm"];
@@ -85,14 +86,7 @@ export async function startWsServer(
     log,
     stop() {
       stopping ??= (async () => {
-        if (proc.exitCode === null && proc.signalCode === null) {
-          proc.kill("SIGTERM");
-          const done = await Promise.race([proc.exited.then(() => true), Bun.sleep(3000).then(() => false)]);
-          if (!done) {
-            proc.kill("SIGKILL");
-            await proc.exited;
-          }
-        }
+        await stopProcess(proc);
         live.delete(server);
       })();
       return stopping;
