@@ -29,7 +29,7 @@
 import { parseLoadArgs } from "../load/options.ts";
 import { parseBenchArgs, usageError, type CommonOptions } from "./args.ts";
 import {
-  CpuSampler, fmt, freePort, installCleanup, logText, makeWorkDir, median, medians, runLoad, runMain, startRedis, startTracker,
+  cpuCapAvailable, CpuSampler, fmt, freePort, installCleanup, logText, makeWorkDir, median, medians, runLoad, runMain, startRedis, startTracker,
   stopEverything, table, trackerHealth, type LoadRun, type RedisServer, type TrackerHealth, type TrackerNode,
 } from "./harness.ts";
 
@@ -48,10 +48,14 @@ const USAGE = `Usage: npx bun run bench/redis/compare.ts [options]
   --clients M       simulated clients of the load                          (default 2000)
   --variants LIST   comma-separated subset of ${VARIANTS.join(",")}        (default all)
   --max-minutes M   stop starting runs after this long                     (default 20)
+  --node-cpu F      cap each tracker node at F CPUs (cgroup v1 cpu quota; root): a node with
+                    a fixed budget, as on a machine of its own; Redis and the load are not
+                    capped (default 0: no cap)
   --json            print one JSON object on stdout (the tables go to stderr)
 `;
 
 interface Options extends CommonOptions {
+  nodeCpu: number;
   torrents: number;
   clients: number;
   variants: Variant[];
@@ -63,7 +67,7 @@ function parseArgs(argv: string[]): Options {
     usage: USAGE,
     defaults: {
       rounds: 3, seconds: 5, warmup: 1, mode: "http-keepalive", connections: 256, window: 128, torrents: 10_000,
-      clients: 2_000, variants: [...VARIANTS], maxMinutes: 20, json: false,
+      clients: 2_000, variants: [...VARIANTS], maxMinutes: 20, nodeCpu: 0, json: false,
     },
     connections: [2, 10_000],
     window: [2, 65_536],
@@ -72,6 +76,7 @@ function parseArgs(argv: string[]): Options {
         case "--torrents": o.torrents = num(flag, value, 1, 10_000_000); return true;
         case "--clients": o.clients = num(flag, value, 1, 1_000_000); return true;
         case "--max-minutes": o.maxMinutes = num(flag, value, 1, 600, false); return true;
+        case "--node-cpu": o.nodeCpu = num(flag, value, 0.05, 64, false); return true;
         case "--variants": {
           const list = (value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
           if (list.length === 0 || list.some((v) => !VARIANTS.includes(v as Variant))) fail(`--variants: a subset of ${VARIANTS.join(",")}`);
@@ -153,7 +158,7 @@ async function runVariant(o: Options, redis: RedisServer, workDir: string, varia
     while (ports.includes(p)) p = await freePort();
     ports.push(p);
   }
-  const nodes: TrackerNode[] = await Promise.all(ports.map((p) => startTracker(p, workDir, ["--store", store])));
+  const nodes: TrackerNode[] = await Promise.all(ports.map((p) => startTracker(p, workDir, ["--store", store], 30_000, o.nodeCpu)));
   try {
     const sampler = new CpuSampler([...nodes.map((n) => n.pid), redis.pid]);
     const loadIndexes: number[] = [];
@@ -277,6 +282,10 @@ async function main(): Promise<void> {
   const o = parseArgs(Bun.argv.slice(2));
   const say = (text: string): void => void (o.json ? console.error(text) : console.log(text));
   for (const share of [1, 0.5]) loadArgs(o, share); // fail early on bad load arguments
+  if (o.nodeCpu > 0) {
+    const problem = cpuCapAvailable();
+    if (problem !== null) usageError(USAGE, problem);
+  }
 
   const work = makeWorkDir("sc6-redis-compare-");
   installCleanup(() => work.remove());
@@ -291,7 +300,8 @@ async function main(): Promise<void> {
     say(
       `redis compare: ${o.variants.join(", ")} x ${o.rounds} rounds x ${o.seconds}s (+${o.warmup}s warm-up), mode ${o.mode}, ` +
         (o.mode === "udp" ? `window ${o.window}` : `${o.connections} connections`) +
-        `, ${o.torrents} torrents, ${o.clients} clients; redis-server ${version} on ${redis.url}`,
+        `, ${o.torrents} torrents, ${o.clients} clients; redis-server ${version} on ${redis.url}` +
+        (o.nodeCpu > 0 ? `; each node capped at ${o.nodeCpu} CPU` : ""),
     );
     for (let round = 1; round <= o.rounds; round++) {
       const inRound: RunRecord[] = [];

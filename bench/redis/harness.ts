@@ -6,7 +6,7 @@
  * stopEverything() (SIGTERM, then SIGKILL after 3 s), which the scripts call in `finally` and
  * on SIGINT/SIGTERM (installCleanup). Every wait is bounded in time.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { RedisClient } from "bun";
@@ -231,7 +231,9 @@ export interface TrackerNode extends Child {
  * (process.execPath directly, so the pid is the tracker's own, not a wrapper's) and waits until
  * `GET /` answers.
  */
-export async function startTracker(port: number, workDir: string, extra: string[], readyTimeoutMs = 30_000): Promise<TrackerNode> {
+export async function startTracker(
+  port: number, workDir: string, extra: string[], readyTimeoutMs = 30_000, cpuCap = 0,
+): Promise<TrackerNode> {
   const log = join(workDir, `tracker-${port}.log`);
   const proc = Bun.spawn(
     [process.execPath, "run", "src/main.ts", String(port), "--host", "127.0.0.1", "--quiet", "--announces-per-minute", "0", ...extra],
@@ -244,6 +246,11 @@ export async function startTracker(port: number, workDir: string, extra: string[
     },
   );
   const child = track(`tracker:${port}`, proc, log);
+  if (cpuCap > 0) {
+    // Before it serves: the node's whole life runs under the quota.
+    const release = capCpu(proc.pid, cpuCap);
+    void proc.exited.then(release);
+  }
   const node: TrackerNode = Object.assign(child, { port });
   try {
     await waitUntil(`tracker on ${port}`, readyTimeoutMs, proc, log, async () => {
@@ -256,6 +263,41 @@ export async function startTracker(port: number, workDir: string, extra: string[
     throw e;
   }
   return node;
+}
+
+/** The cgroup v1 cpu controller's mount, where --node-cpu makes a group per node. */
+const CPU_CGROUP = "/sys/fs/cgroup/cpu";
+
+/** Whether a node's CPU can be capped here (cgroup v1 cpu controller, writable: root). */
+export function cpuCapAvailable(): string | null {
+  const probe = `${CPU_CGROUP}/sc6-bench-probe-${process.pid}`;
+  try {
+    mkdirSync(probe);
+    rmdirSync(probe);
+    return null;
+  } catch (e) {
+    return `cannot make a cgroup under ${CPU_CGROUP} (${(e as Error).message}): --node-cpu needs the cgroup v1 cpu controller and root`;
+  }
+}
+
+/**
+ * Put process `pid` (all its threads) under a CFS quota of `cores` CPUs: a node with a fixed
+ * CPU budget, as a node on a machine of its own has, whatever else this machine runs. Returns
+ * the clean-up (the group is removed once the process is gone).
+ */
+export function capCpu(pid: number, cores: number): () => void {
+  const dir = `${CPU_CGROUP}/sc6-bench-${pid}`;
+  mkdirSync(dir);
+  writeFileSync(`${dir}/cpu.cfs_period_us`, "100000");
+  writeFileSync(`${dir}/cpu.cfs_quota_us`, String(Math.round(cores * 100_000)));
+  writeFileSync(`${dir}/cgroup.procs`, String(pid));
+  return () => {
+    try {
+      rmdirSync(dir);
+    } catch {
+      // still has tasks (should not happen after exit): left for the operator to see
+    }
+  };
 }
 
 /** What /stats says about failures, for the report (null when it does not answer). */
