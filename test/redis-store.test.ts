@@ -170,6 +170,27 @@ describe("RedisStore", () => {
     expect(log.some((l) => l.includes("answers again"))).toBe(true);
   });
 
+  test("a Redis that stops answering (SIGSTOP) fails what waits within seconds, then serves again", async () => {
+    const log: string[] = [];
+    const store = await openStore(log);
+    expect(await store.announce(op([10, 0, 0, 1, 0, 1]), new AnnounceCounts())).toBe(STORE_OK);
+    redis.pause();
+    try {
+      const t0 = Date.now();
+      // Waits: nothing answers, the connection stays open. The watchdog (no reply for 3 s with
+      // requests waiting, checked every second) closes it, which fails the request.
+      expect(await store.announce(op([10, 0, 0, 2, 0, 2]), new AnnounceCounts())).toBe(STORE_UNAVAILABLE);
+      // A bound on the hang, not a timing figure: STALL_MS (3 s) + the 1 s tick, with room.
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(log.some((l) => l.includes("has not answered for 3 s"))).toBe(true);
+    } finally {
+      redis.resume();
+    }
+    const deadline = Date.now() + 5000;
+    while (!store.health().up && Date.now() < deadline) await Bun.sleep(50);
+    expect(await store.announce(op([10, 0, 0, 3, 0, 3]), new AnnounceCounts())).toBe(STORE_OK);
+  }, 20_000);
+
   test("unreachable at start: the first attempt says so with the URL, and it keeps trying", async () => {
     const log: string[] = [];
     const dead = `redis://127.0.0.1:${redis.port + 1}`; // not the test's server: nothing listens there

@@ -16,6 +16,9 @@ export interface TestRedis {
   client(): Promise<RedisClient>;
   /** Whether it runs now (not killed). */
   running(): boolean;
+  /** Stop it answering without closing anything (SIGSTOP), and let it go on (SIGCONT). */
+  pause(): void;
+  resume(): void;
   /** Kill it (SIGKILL: a crash, not a clean shutdown). */
   kill(): Promise<void>;
   /** Start it again on the same port (empty: persistence is off). */
@@ -69,6 +72,7 @@ export async function startRedis(): Promise<TestRedis> {
     proc = null;
     if (p === null || p.exitCode !== null) return;
     p.kill("SIGKILL");
+    p.kill("SIGCONT"); // a paused one too
     await p.exited;
   }
 
@@ -83,6 +87,8 @@ export async function startRedis(): Promise<TestRedis> {
       return c;
     },
     running: () => proc !== null && proc.exitCode === null,
+    pause: () => proc?.kill("SIGSTOP"),
+    resume: () => proc?.kill("SIGCONT"),
     kill,
     restart: launch,
     async stop() {

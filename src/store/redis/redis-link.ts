@@ -185,16 +185,18 @@ export class RedisLink {
     const t0 = performance.now();
     if (this.inFlight++ === 0) this.lastReplyAt = t0;
     return client.send("EVALSHA", args).then(
-      (reply) => this.replied(t0, reply),
+      (reply) => this.replied(client, t0, reply),
       (e) => {
-        this.inFlight--;
+        if (client === this.client) this.inFlight--;
         if (String((e as Error)?.message).includes("NOSCRIPT")) return this.loadAndRun(client, script, args);
         throw this.failed(e);
       },
     );
   }
 
-  private replied<T>(t0: number, reply: T): T {
+  /** A reply arrived: bookkeeping (requests of a connection since replaced are not counted). */
+  private replied<T>(client: RedisClient, t0: number, reply: T): T {
+    if (client !== this.client) return reply;
     this.inFlight--;
     const now = performance.now();
     this.lastReplyAt = now;
@@ -206,8 +208,8 @@ export class RedisLink {
     try {
       await client.send("SCRIPT", ["LOAD", script]);
       const t0 = performance.now();
-      this.inFlight++;
-      return this.replied(t0, await client.send("EVALSHA", args));
+      if (client === this.client) this.inFlight++;
+      return this.replied(client, t0, await client.send("EVALSHA", args));
     } catch (e) {
       throw this.failed(e);
     }
