@@ -33,7 +33,9 @@ if (process.argv[2] === "keys") {
 const cli = parseCommandLine(process.argv.slice(2), process.env);
 switch (cli.kind) {
   case "help":
+  case "version":
   case "print-config":
+  case "check-config":
     process.stdout.write(cli.text.endsWith("\n") ? cli.text : cli.text + "\n");
     process.exit(0);
   case "error":

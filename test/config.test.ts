@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { availableParallelism } from "node:os";
 import { configToToml, DEFAULT_CONFIG, parseCommandLine, usageText, type CliResult } from "../src/config/config.ts";
 import type { Config } from "../src/config/types.ts";
+import { VERSION } from "../src/version.ts";
 
 type Key = keyof Config;
 
@@ -10,22 +11,23 @@ const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
 const snake = (k: string) => k.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
 const envOf = (k: string) => "TRACKER_" + snake(k).toUpperCase();
 
-function run(argv: string[], env: Record<string, string | undefined> = {}, files: Record<string, string> = {}): Config {
-  const r = parseCommandLine(argv, env, (path) => {
+/** What parseCommandLine makes of argv, env and these config files. */
+function result(argv: string[], env: Record<string, string | undefined> = {}, files: Record<string, string> = {}): CliResult {
+  return parseCommandLine(argv, env, (path) => {
     const text = files[path];
     if (text === undefined) throw new Error(`ENOENT: no such file ${path}`);
     return text;
   });
+}
+
+function run(argv: string[], env: Record<string, string | undefined> = {}, files: Record<string, string> = {}): Config {
+  const r = result(argv, env, files);
   if (r.kind !== "run") throw new Error(`expected a config, got ${JSON.stringify(r)}`);
   return r.config;
 }
 
 function failure(argv: string[], env: Record<string, string | undefined> = {}, files: Record<string, string> = {}): string {
-  const r = parseCommandLine(argv, env, (path) => {
-    const text = files[path];
-    if (text === undefined) throw new Error(`ENOENT: no such file ${path}`);
-    return text;
-  });
+  const r = result(argv, env, files);
   if (r.kind !== "error") throw new Error(`expected an error, got ${JSON.stringify(r)}`);
   return r.message;
 }
@@ -469,16 +471,53 @@ describe("--help and --print-config", () => {
     }
   });
 
-  test("--print-config prints the defaults as commented TOML", () => {
+  test("--print-config alone prints the defaults as commented TOML, the machine's max_load as a comment", () => {
     const r = parseCommandLine(["--print-config"], {});
     expect(r.kind).toBe("print-config");
     const text = (r as Extract<CliResult, { kind: "print-config" }>).text;
-    expect(text).toBe(configToToml(DEFAULT_CONFIG));
     for (const key of KEYS) {
-      expect(text).toMatch(new RegExp(`^${snake(key)} = `, "m"));
+      // Regression (issue 16): this machine's max_load was written as if it were a default.
+      if (key === "maxLoad") expect(text).toMatch(/^# max_load = [\d.]+ +\(automatic: /m);
+      else expect(text).toMatch(new RegExp(`^${snake(key)} = `, "m"));
       expect(text).toContain(envOf(key));
     }
-    expect(text).toContain("# ");
+    expect(text).not.toMatch(/^max_load = /m);
+    expect(text.match(/# in force: from default/g)).toHaveLength(KEYS.length);
+  });
+
+  test("--print-config prints the settings in force, each with where it came from (regression: it printed the defaults only)", () => {
+    const r = result(["--print-config", "--config", "t.toml", "--interval", "600"], { TRACKER_QUIET: "true" }, {
+      "t.toml": "numwant_max = 77\nmax_load = 3.5\nudp_secret = \"0123456789abcdefXYZ\"\n",
+    });
+    if (r.kind !== "print-config") throw new Error(JSON.stringify(r));
+    const text = r.text;
+    expect(text).toMatch(/# in force: from flag --interval\ninterval = 600$/m);
+    expect(text).toMatch(/# in force: from environment TRACKER_QUIET\nquiet = true$/m);
+    expect(text).toMatch(/# in force: from config file t\.toml\nnumwant_max = 77$/m);
+    expect(text).toMatch(/# in force: from config file t\.toml\nmax_load = 3\.5$/m); // set: written
+    expect(text).toContain("# udp_secret is set (secret: not printed)");
+    expect(text).not.toContain("0123456789abcdef");
+    expect(text).toMatch(/# in force: from default\nport = 6969$/m);
+  });
+
+  test("--print-config with a bad setting is an error naming it (exit 2), not a printout", () => {
+    expect(failure(["--print-config", "--interval", "x"])).toContain("--interval");
+  });
+
+  test("--check-config FILE: valid says so; invalid names the offending key (exit 2 in main)", () => {
+    const ok = result(["--check-config", "c.toml"], {}, { "c.toml": "interval = 600\nport = 7000\n" });
+    expect(ok).toMatchObject({ kind: "check-config" });
+    expect((ok as { text: string }).text).toBe("c.toml: valid (2 settings from the file; --print-config shows all in force)");
+    expect(failure(["--check-config", "c.toml"], {}, { "c.toml": "intreval = 600\n" })).toContain("intreval");
+    expect(failure(["--check-config", "c.toml"], {}, { "c.toml": "numwant_max = -4\n" })).toContain("numwant_max");
+    expect(failure(["--check-config", "missing.toml"], {}, {})).toContain("missing.toml");
+  });
+
+  test("--version and -V print the version", () => {
+    for (const flag of ["--version", "-V"]) {
+      const r = parseCommandLine([flag, "--bogus"], {});
+      expect(r).toEqual({ kind: "version", text: `sc6-tracker ${VERSION} (Bun ${Bun.version})` });
+    }
   });
 
   test("--print-config round-trips: read back, it gives the defaults", () => {

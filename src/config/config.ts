@@ -11,6 +11,7 @@
  */
 import { readFileSync } from "node:fs";
 import { configToToml, usageText } from "./docs.ts";
+import { versionLine } from "../version.ts";
 import { allowedText, CONFIG_ENV, DEFAULT_CONFIG, envName, flagName, KEYS, POSITIONALS, quote, spec, tomlKey } from "./settings.ts";
 import type { Config, Key } from "./settings.ts";
 
@@ -165,11 +166,15 @@ function describeToml(raw: unknown): string {
 export type CliResult =
   | { kind: "run"; config: Config }
   | { kind: "help"; text: string } // --help / -h: print to stdout, exit 0
-  | { kind: "print-config"; text: string } // --print-config: defaults as commented TOML, exit 0
+  | { kind: "version"; text: string } // --version / -V: print to stdout, exit 0
+  // --print-config: the settings in force (file, environment, flags) as commented TOML, each
+  // with where it came from; --check-config FILE: that they are valid. Print to stdout, exit 0.
+  | { kind: "print-config"; text: string }
+  | { kind: "check-config"; text: string }
   | { kind: "error"; message: string }; // print message + "try --help" to stderr, exit 2
 
-/** Where a value came from: used to name it in messages. */
-type Origin =
+/** Where a value came from: used to name it in messages and by --print-config. */
+export type Origin =
   | { from: "default" }
   | { from: "flag"; name: string }
   | { from: "env"; name: string }
@@ -186,15 +191,16 @@ export function parseCommandLine(
   env: Record<string, string | undefined>,
   readFile: (path: string) => string = (path) => readFileSync(path, "utf8"),
 ): CliResult {
-  // --help and --print-config win over everything else, even over mistakes elsewhere.
+  // --help and --version win over everything else, even over mistakes elsewhere.
   const options = argv.indexOf("--") < 0 ? argv : argv.slice(0, argv.indexOf("--"));
   if (options.includes("--help") || options.includes("-h")) return { kind: "help", text: usageText() };
-  if (options.includes("--print-config")) return { kind: "print-config", text: configToToml(DEFAULT_CONFIG) };
+  if (options.includes("--version") || options.includes("-V")) return { kind: "version", text: versionLine() };
 
   try {
     const fromFlags = readArgv(argv);
     const fromEnv = readEnv(env);
-    const configPath = fromFlags.configPath ?? fromEnv.configPath;
+    // --check-config FILE reads FILE as --config would, and wins over --config / TRACKER_CONFIG.
+    const configPath = fromFlags.checkPath ?? fromFlags.configPath ?? fromEnv.configPath;
     const fromFile: Layer = configPath === undefined ? new Map() : readConfigFile(configPath, readFile);
 
     const config = { ...DEFAULT_CONFIG, statsAllow: [...DEFAULT_CONFIG.statsAllow] } as Config;
@@ -207,6 +213,11 @@ export function parseCommandLine(
       }
     }
     checkTogether(config, origins);
+    if (fromFlags.printConfig) return { kind: "print-config", text: configToToml(config, origins) };
+    if (fromFlags.checkPath !== undefined) {
+      const given = [...origins.values()].filter((o) => o.from === "file").length;
+      return { kind: "check-config", text: `${fromFlags.checkPath}: valid (${given} setting${given === 1 ? "" : "s"} from the file; --print-config shows all in force)` };
+    }
     return { kind: "run", config };
   } catch (e) {
     if (e instanceof ConfigError) return { kind: "error", message: e.message };
@@ -216,9 +227,11 @@ export function parseCommandLine(
 
 type Layer = Map<Key, { value: Config[Key]; origin: Origin }>;
 
-function readArgv(argv: string[]): { values: Layer; configPath?: string } {
+function readArgv(argv: string[]): { values: Layer; configPath?: string; checkPath?: string; printConfig: boolean } {
   const values: Layer = new Map();
   let configPath: string | undefined;
+  let checkPath: string | undefined;
+  let printConfig = false;
   const positionals: string[] = [];
 
   const set = (key: Key, raw: string, name: string) => {
@@ -267,6 +280,17 @@ function readArgv(argv: string[]): { values: Layer; configPath?: string } {
       if (configPath === "") throw new ConfigError("--config needs a file name");
       continue;
     }
+    if (name === "check-config") {
+      if (checkPath !== undefined) throw new ConfigError("--check-config is given twice");
+      checkPath = takeValue();
+      if (checkPath === "") throw new ConfigError("--check-config needs a file name");
+      continue;
+    }
+    if (name === "print-config") {
+      if (inline !== undefined) throw new ConfigError("--print-config takes no value");
+      printConfig = true;
+      continue;
+    }
     const key = BY_FLAG.get(name);
     if (key !== undefined) {
       if (spec(key).kind === "bool") set(key, inline ?? "true", flag);
@@ -279,7 +303,7 @@ function readArgv(argv: string[]): { values: Layer; configPath?: string } {
       set(negated, "false", flag);
       continue;
     }
-    const known = [...BY_FLAG.keys(), "config", "help", "print-config"].map((n) => "--" + n);
+    const known = [...BY_FLAG.keys(), "config", "check-config", "help", "print-config", "version"].map((n) => "--" + n);
     throw new ConfigError(`unknown option ${flag}${hint(closest(flag, known))}`);
   }
 
@@ -291,7 +315,7 @@ function readArgv(argv: string[]): { values: Layer; configPath?: string } {
     );
   }
   positionals.forEach((raw, i) => set(POSITIONALS[i]!, raw, `${flagName(POSITIONALS[i]!)} argument`));
-  return { values, configPath };
+  return { values, configPath, checkPath, printConfig };
 }
 
 function readEnv(env: Record<string, string | undefined>): { values: Layer; configPath?: string } {

@@ -5,6 +5,7 @@
  */
 import { allowedText, CONFIG_ENV, DEFAULT_CONFIG, docText, envName, flagName, fmtNumber, KEYS, POSITIONALS, PROGRAM, quote, spec, tomlKey } from "./settings.ts";
 import type { Config, Key } from "./settings.ts";
+import type { Origin } from "./config.ts";
 
 /** The default as --help and the TOML comments show it: a machine-dependent one with this machine's value. */
 function defaultText(key: Key): string {
@@ -40,7 +41,12 @@ export function usageText(): string {
     "",
     "Options:",
     "  -h, --help             show this help and exit",
-    "  --print-config         print the defaults as a commented TOML config file and exit",
+    "  -V, --version          print the version and exit",
+    "  --print-config         print the settings in force (defaults, config file, TRACKER_*,",
+    "                         flags) as a commented TOML config file, each with where it came",
+    "                         from, and exit; with nothing else given: the defaults",
+    "  --check-config <file>  check a config file (with the environment and flags given) and",
+    "                         exit: 0 when valid, 2 naming the offending key",
     `  --config <file>        read settings from a TOML file (also ${CONFIG_ENV}=<file>)`,
     "",
     "Settings (flag, environment variable, default):",
@@ -99,26 +105,60 @@ function tomlValue(v: Config[Key]): string {
   return String(v);
 }
 
+/** Where a setting's value came from, as --print-config says it. */
+function originText(o: Origin | undefined): string {
+  if (o === undefined || o.from === "default") return "default";
+  if (o.from === "flag") return `flag ${o.name}`;
+  if (o.from === "env") return `environment ${o.name}`;
+  return `config file ${o.path}`;
+}
+
 /**
  * The config as a commented TOML file that parseCommandLine(["--config", file]) reads back to
- * the same Config. With DEFAULT_CONFIG it is the --print-config output.
+ * the same Config. With `origins` (--print-config) each key also says where its value came
+ * from, and two kinds of value are written as comments only:
+ * - a machine-dependent default (max_load: this machine's CPU count) left at its default: on
+ *   another machine the automatic value is the right one;
+ * - a secret (udp_secret, a store URL with a password) that was set: it is not printed.
  */
-export function configToToml(config: Config): string {
+export function configToToml(config: Config, origins?: ReadonlyMap<Key, Origin>): string {
   const lines: string[] = [
     `# ${PROGRAM} configuration (TOML). Use it with: ${PROGRAM} --config <this file>`,
     "# Every key is optional; a missing key takes its default.",
     "# Precedence: command-line flag > TRACKER_* environment variable > this file > default.",
   ];
+  if (origins !== undefined) lines.push(`# The settings in force for this command line, printed by ${PROGRAM} --print-config.`);
   for (const key of KEYS) {
     const f = spec(key);
     const flag = f.kind === "bool" ? boolFlags(key, " / ") : `--${flagName(key)}`;
+    const origin = origins?.get(key);
     lines.push("", `# ${docText(key)}`, `# flag ${flag}, env ${envName(key)}, default: ${defaultText(key)}`);
-    if (f.defaultText !== undefined) {
-      lines.push("# (remove this line to keep the automatic default on another machine)");
+    if (origins !== undefined) lines.push(`# in force: from ${originText(origin)}`);
+    // Without origins (a config to write back whole) every value is written.
+    const isDefault = origins !== undefined && (origin === undefined || origin.from === "default");
+    if (f.defaultText !== undefined && isDefault) {
+      lines.push(`# ${tomlKey(key)} = ${tomlValue(config[key])}   (automatic: ${f.defaultText}; set it to fix a value)`);
+      continue;
+    }
+    if (origins !== undefined && f.secret && !isDefault && !isShowable(key, config)) {
+      lines.push(`# ${tomlKey(key)} is set (secret: not printed)`);
+      continue;
     }
     lines.push(`${tomlKey(key)} = ${tomlValue(config[key])}`);
   }
   return lines.join("\n") + "\n";
+}
+
+/** A secret setting whose value holds nothing secret (a store URL without a password). */
+function isShowable(key: Key, config: Config): boolean {
+  if (key !== "store") return false;
+  const v = config.store;
+  if (v === "memory") return true;
+  try {
+    return new URL(v).password === "";
+  } catch {
+    return false;
+  }
 }
 
 /** Inline code in a Markdown table cell. */
