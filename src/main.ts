@@ -19,6 +19,8 @@
  */
 import { AccessStartError } from "./access/access-list-keeper.ts";
 import { parseCommandLine } from "./config/config.ts";
+import { watchNpmWrapper } from "./operator/npm-wrapper.ts";
+import { BindError } from "./server/bind-error.ts";
 import { startTracker, type Tracker } from "./tracker.ts";
 
 // `sc6-tracker keys ...`: private mode's key management, on the same database (src/cli/keys.ts;
@@ -49,8 +51,9 @@ try {
   tracker = await startTracker(config);
 } catch (e) {
   process.stderr.write(`sc6-tracker: cannot start: ${(e as Error).message}\n`);
-  // A list or database that does not load is bad input, like a bad setting: exit code 2.
-  process.exit(e instanceof AccessStartError ? 2 : 1);
+  // A list or database that does not load, or a port that cannot be had, is bad input, like a
+  // bad setting: exit code 2.
+  process.exit(e instanceof AccessStartError || e instanceof BindError ? 2 : 1);
 }
 
 let stopping = false;
@@ -68,6 +71,8 @@ async function shutdown(signal: string): Promise<void> {
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
+// Started by `npx bun run ...`: stop when npx is stopped (it cannot pass the signal on).
+watchNpmWrapper(() => void shutdown("the npm process that started the tracker is gone"));
 // None of these ends the process (by default every one of them would).
 process.on("SIGHUP", () => {
   const next = parseCommandLine(process.argv.slice(2), process.env);

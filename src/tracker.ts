@@ -16,6 +16,7 @@ import { createOperatorRoutes } from "./operator/stats/routes.ts";
 import { C } from "./rules/counters.ts";
 import { nowSeconds, TrackerRules } from "./rules/tracker-rules.ts";
 import { createHttpHandler } from "./server/http.ts";
+import { bindError } from "./server/bind-error.ts";
 import { listenHttp, type HttpListener } from "./server/http-listener.ts";
 import { startUdpServer, type UdpServer } from "./server/udp.ts";
 import { openStore } from "./store/open-store.ts";
@@ -101,11 +102,20 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
 
   let server: HttpListener | null = null;
   let udp: UdpServer | null = null;
+  const giveUp = (e: unknown, port: number, protocol: "tcp" | "udp"): unknown => {
+    operator.close();
+    state?.stop();
+    access.stop();
+    privateMode?.stop();
+    store.close();
+    return bindError(e, config.host, port, protocol);
+  };
   // With port 0 the OS picks the TCP port; UDP must then bind the same number, which may be
   // taken on UDP by someone else: try a few times with a new TCP port.
   for (let attempt = 0; ; attempt++) {
     if (config.http) {
       // Paused while the process is out of file descriptors (see server/http-listener.ts).
+      try {
       server = listenHttp(
         (port, reusePort) =>
           Bun.serve({
@@ -125,21 +135,18 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
         config.port,
         { onPause: () => rules.counters[C.httpAcceptPauses]!++, log },
       );
+      } catch (e) {
+        throw giveUp(e, config.port, "tcp");
+      }
     }
     if (!config.udp) break;
+    const udpPort = server?.port ?? config.port;
     try {
-      udp = await startUdpServer(rules, config.host, server?.port ?? config.port);
+      udp = await startUdpServer(rules, config.host, udpPort);
       break;
     } catch (e) {
       void server?.stop();
-      if (config.port !== 0 || attempt >= 5) {
-        operator.close();
-        state?.stop();
-        access.stop();
-        privateMode?.stop();
-        store.close();
-        throw e;
-      }
+      if (config.port !== 0 || attempt >= 5) throw giveUp(e, udpPort, "udp");
     }
   }
 
