@@ -9,6 +9,7 @@ import { startAccessListKeeper, type AccessListKeeper } from "./access/access-li
 import type { PrivateKeeper } from "./access/private-keeper.ts";
 import { reloadConfig, type Reload } from "./config/reload.ts";
 import type { Config } from "./config/types.ts";
+import { announceUrls } from "./operator/announce-urls.ts";
 import { startIntervalStep } from "./operator/interval-step.ts";
 import { openFilesLimit } from "./operator/open-files.ts";
 import { startStateKeeper, type StateKeeper } from "./operator/state-keeper.ts";
@@ -22,6 +23,7 @@ import { startUdpServer, type UdpServer } from "./server/udp.ts";
 import { openStore } from "./store/open-store.ts";
 import type { SwarmStore } from "./store/store.ts";
 import { createWebSocketTracker } from "./server/ws.ts";
+import { versionLine } from "./version.ts";
 
 export interface Tracker {
   readonly rules: TrackerRules;
@@ -192,10 +194,12 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
   const where = config.host.includes(":") ? `[${config.host}]` : config.host;
   if (!config.quiet) {
     const fds = openFilesLimit();
+    const served = [config.http ? "HTTP" : "", config.udp ? "UDP" : "", config.http && config.ws ? "WebSocket" : ""];
     log(
-      `sc6-tracker listening on ${where}:${httpPort || udpPort} (${[config.http ? "HTTP" : "", config.udp ? "UDP" : ""].filter(Boolean).join(" + ")}), ` +
+      `${versionLine()} listening on ${where}:${httpPort || udpPort} (${served.filter(Boolean).join(" + ")}), ` +
         `interval ${rules.interval} s${fds === null ? "" : `, up to ${fds} file descriptors`}`,
     );
+    log(`announce URLs: ${announceUrls(config, httpPort || udpPort).join("  ")}`);
     intervalStep.printLine();
   }
 

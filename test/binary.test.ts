@@ -118,7 +118,7 @@ describe("single binary (bun build --compile)", () => {
         }
         if (banner !== null) {
           proc = p;
-          expect(banner).toStartWith("sc6-tracker: a BitTorrent tracker.");
+          expect(banner).toMatch(/^sc6-tracker \S+ \(Bun \S+\): a BitTorrent tracker\./);
         } else if (p.exitCode === null) {
           p.kill("SIGKILL");
           throw new Error(`the binary did not answer on port ${port} within ~5 s`);

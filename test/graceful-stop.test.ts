@@ -10,6 +10,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import bencode from "bencode";
 import { children, cleanEnv, exitWithin, killChildren, MAIN, startTrackerProcess, type RunningTracker } from "./support/child.ts";
+import { versionLine } from "../src/version.ts";
 
 const ROOT = `${import.meta.dir}/..`;
 /** Per-test timeout: a process start, a stop, and the 2 s safety exit in the worst case. */
@@ -159,7 +160,9 @@ describe("graceful stop (src/main.ts as a process)", () => {
     proc.kill("SIGTERM");
     expect(await exitWithin(proc, 5000)).toBe(0);
     const out = await new Response(proc.stdout).text();
-    expect(out).toContain(`sc6-tracker listening on 127.0.0.1:${port} (HTTP + UDP)`);
+    expect(out).toContain(`${versionLine()} listening on 127.0.0.1:${port} (HTTP + UDP + WebSocket)`);
+    // Regression (issue 16): the start-up lines did not say where to announce.
+    expect(out).toContain(`announce URLs: http://127.0.0.1:${port}/announce  udp://127.0.0.1:${port}/announce  ws://127.0.0.1:${port}\n`);
     expect(out).toContain("sc6-tracker: SIGTERM, stopping");
   }, TEST_TIMEOUT);
 

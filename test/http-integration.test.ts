@@ -4,6 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import bencode from "bencode";
 import { connect } from "node:net";
+import { versionLine } from "../src/version.ts";
 import { announceUrl, bytes20, compactPeers, getBencoded, pct, text, withTracker } from "./support/tracker.ts";
 
 const base = (port: number, host = "127.0.0.1") => `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -230,7 +231,9 @@ describe("HTTP other paths", () => {
       const b = base(t.httpPort);
       const root = await fetch(`${b}/`);
       expect(root.status).toBe(200);
-      expect((await root.text()).split("\n").filter(Boolean)).toHaveLength(1);
+      const banner = await root.text();
+      expect(banner.split("\n").filter(Boolean)).toHaveLength(1);
+      expect(banner).toStartWith(`${versionLine()}: a BitTorrent tracker.`); // the version, as --version says it
       expect((await fetch(`${b}/nope`)).status).toBe(404);
       expect((await fetch(`${b}/announce`, { method: "POST", body: "x" })).status).toBe(405);
       const head = await fetch(announceUrl(b, { infoHash: bytes20(1), port: 1 }), { method: "HEAD" });

@@ -22,6 +22,7 @@ import { C } from "../rules/counters.ts";
 import { AnnounceRequest, ScrapeRequest } from "../rules/requests.ts";
 import { AnnounceResult, ScrapeResult } from "../rules/results.ts";
 import type { PeerWindow } from "../store/peer-window.ts";
+import { versionLine } from "../version.ts";
 import { REFUSED_FULL_SCRAPE, type TrackerRules } from "../rules/tracker-rules.ts";
 
 // Pre-encoded keys of the compact=0 peer dicts (ip < peer id < port).
@@ -34,7 +35,7 @@ const CH_E = 0x65;
 const TEXT = { "Content-Type": "text/plain" };
 /** One response init shared by every 200 answer (no object per request). */
 const OK = { status: 200, headers: TEXT };
-const BANNER = "sc6-tracker: a BitTorrent tracker. Announce at /announce, scrape at /scrape, statistics at /stats.\n";
+const BANNER = `${versionLine()}: a BitTorrent tracker. Announce at /announce, scrape at /scrape, statistics at /stats.\n`;
 
 /** A non-announce path the tracker also serves (/stats, /metrics): set by tracker.ts. */
 export type ExtraRoute = (req: Request, path: string, query: string, clientIp: string) => Response | null;
