@@ -287,6 +287,12 @@ const SETTINGS = {
     default: false,
     doc: "Do not print the start-up line, the periodic terminal line or the stop message.",
   },
+  logRequests: {
+    live: true,
+    kind: "bool",
+    default: false,
+    doc: "Print one line per request on stdout (time, address, protocol, action, info_hash, result), for debugging a client. Off: nothing is formatted.",
+  },
   peerIds: {
     kind: "bool",
     default: true, // BEP 3 dictionaries carry peer ids; the memory is spent only once a client asks

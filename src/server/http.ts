@@ -22,6 +22,7 @@ import { C } from "../rules/counters.ts";
 import { AnnounceRequest, ScrapeRequest } from "../rules/requests.ts";
 import { AnnounceResult, ScrapeResult } from "../rules/results.ts";
 import type { PeerWindow } from "../store/peer-window.ts";
+import { announceOutcome, hex20, requestNote, scrapeOutcome } from "./request-log.ts";
 import { versionLine } from "../version.ts";
 import { REFUSED_FULL_SCRAPE, type TrackerRules } from "../rules/tracker-rules.ts";
 
@@ -103,7 +104,12 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
   function announce(url: string, qs: number, ip: string, passkey: string | null): Response | Promise<Response> {
     counters[C.httpAnnounces]!++;
     const err = parseAnnounceQuery(url, qs, query);
-    if (err !== null) return failure(err);
+    // --log-requests (live: read per request; nothing is formatted when it is off)
+    const note = rules.config.logRequests ? requestNote(rules.log, "http", ip, "announce", err === null ? hex20(query.infoHash, 0) : "") : null;
+    if (err !== null) {
+      note?.(`failure: ${err}`);
+      return failure(err);
+    }
     const r = announceReq;
     const family = parseAddress(ip, r.record, 0);
     if (family === 0) return failure("cannot read your address");
@@ -121,10 +127,16 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
     // A remote store answers later, and other requests come in meanwhile: a result of its own.
     const res = asyncStore ? new AnnounceResult() : announceRes;
     const pending = rules.announce(r, res);
-    if (pending === undefined) return announceAnswer(res, query.compact, query.noPeerId);
+    if (pending === undefined) {
+      note?.(announceOutcome(res));
+      return announceAnswer(res, query.compact, query.noPeerId);
+    }
     const compact = query.compact;
     const noPeerId = query.noPeerId;
-    return pending.then(() => announceAnswer(res, compact, noPeerId));
+    return pending.then(() => {
+      note?.(announceOutcome(res));
+      return announceAnswer(res, compact, noPeerId);
+    });
   }
 
   function announceAnswer(res: AnnounceResult, compact: boolean, noPeerId: boolean): Response {
@@ -174,22 +186,35 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
     return o;
   }
 
-  function scrape(req: Request, url: string, qs: number, passkey: string | null): Response | Promise<Response> {
+  function scrape(req: Request, server: Server<any>, url: string, qs: number, passkey: string | null): Response | Promise<Response> {
     counters[C.httpScrapes]!++;
     const err = parseScrapeQuery(url, qs, scrapeQuery);
-    if (err !== null) return failure(err);
+    const note = rules.config.logRequests
+      ? requestNote(rules.log, "http", clientAddress(req, server) ?? "?", "scrape", err === null ? `${scrapeQuery.asked} hashes` : "")
+      : null;
+    if (err !== null) {
+      note?.(`failure: ${err}`);
+      return failure(err);
+    }
     scrapeReq.count = scrapeQuery.asked;
     scrapeReq.passkey = passkey;
     if (!asyncStore) {
       rules.scrape(scrapeReq, scrapeRes);
+      note?.(scrapeOutcome(scrapeRes));
       return scrapeAnswer(req, scrapeRes, scrapeQuery.hashes);
     }
     // A remote store: this scrape's own result, and its own copy of the hashes for the answer.
     const res = new ScrapeResult(Math.max(1, scrapeReq.count));
     const hashes = scrapeQuery.hashes.slice(0, scrapeReq.count * 20);
     const pending = rules.scrape(scrapeReq, res);
-    if (pending === undefined) return scrapeAnswer(req, res, hashes);
-    return pending.then(() => scrapeAnswer(req, res, hashes));
+    if (pending === undefined) {
+      note?.(scrapeOutcome(res));
+      return scrapeAnswer(req, res, hashes);
+    }
+    return pending.then(() => {
+      note?.(scrapeOutcome(res));
+      return scrapeAnswer(req, res, hashes);
+    });
   }
 
   function scrapeAnswer(req: Request, res: ScrapeResult, hashes: Uint8Array): Response | Promise<Response> {
@@ -253,7 +278,7 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
       case "/announce":
         return announceFrom(req, server, url, qs, null);
       case "/scrape":
-        return scrape(req, url, qs, null);
+        return scrape(req, server, url, qs, null);
       case "/": {
         const upgraded = webSocketUpgrade(req, server, null);
         if (upgraded !== null) return upgraded;
@@ -266,7 +291,7 @@ export function createHttpHandler(rules: TrackerRules, opts: HttpHandlerOptions 
       let key = passkeyOf(path, "announce");
       if (key !== null) return announceFrom(req, server, url, qs, key);
       key = passkeyOf(path, "scrape");
-      if (key !== null) return scrape(req, url, qs, key);
+      if (key !== null) return scrape(req, server, url, qs, key);
     }
     if (opts.extra) {
       const ip = server.requestIP(req)?.address ?? "";

@@ -31,7 +31,10 @@ import { AnnounceRequest, ScrapeRequest } from "../rules/requests.ts";
 import { AnnounceResult, ScrapeResult } from "../rules/results.ts";
 import { nowSeconds, type TrackerRules } from "../rules/tracker-rules.ts";
 import { ConnectionIds } from "./connection-id.ts";
+import { announceOutcome, hex20, requestNote, scrapeOutcome } from "./request-log.ts";
 import { UdpReplyQueue } from "./udp-replies.ts";
+
+type Note = (result: string) => void;
 
 /** Replies queued before a synchronous flush. */
 const POOL_SIZE = 256;
@@ -103,22 +106,24 @@ export async function startUdpServer(rules: TrackerRules, hostname: string, port
     const now = nowSeconds();
     const out = replies.next();
     const tid = packet.transactionId;
+    // --log-requests (live: read per packet; nothing is formatted when it is off)
+    const note = rules.config.logRequests ? noteFor(packet, buf, status, address) : null;
     if (packet.action === ACTION_CONNECT) {
       counters[C.udpConnects]!++;
-      if (!rules.allowConnect(rec, addrLen, now)) return; // over its limit: no answer
+      if (!rules.allowConnect(rec, addrLen, now)) return note?.("dropped: over --udp-connects-per-minute"); // no answer
       ids.make(rec, 0, addrLen, now);
       queue(writeConnectResponse(out, tid, ids.hi, ids.lo), rport, address);
-      return;
+      return note?.("ok");
     }
     if (!ids.check(rec, 0, addrLen, packet.connIdHi, packet.connIdLo, now)) {
       counters[C.udpBadConnectionId]!++;
-      if (!rules.allowBadIdAnswer(rec, addrLen, now)) return;
+      if (!rules.allowBadIdAnswer(rec, addrLen, now)) return note?.("dropped: bad connection id, over --udp-bad-id-answers-per-minute");
       queueError(out, tid, "bad or expired connection id: connect again", len, rport, address);
-      return;
+      return note?.("refused: bad or expired connection id");
     }
     if (status === PARSE_ERROR) {
       queueError(out, tid, packet.error, len, rport, address);
-      return;
+      return note?.(`failure: ${packet.error}`);
     }
     if (packet.action === ACTION_ANNOUNCE) {
       counters[C.udpAnnounces]!++;
@@ -143,8 +148,8 @@ export async function startUdpServer(rules: TrackerRules, hostname: string, port
       // and the reply written into a pool buffer taken when the answer is there.
       const res = asyncStore ? new AnnounceResult() : announceRes;
       const pending = rules.announce(r, res);
-      if (pending === undefined) answerAnnounce(out, res, family, tid, len, rport, address);
-      else pending.then(() => answerAnnounce(replies.next(), res, family, tid, len, rport, address)).catch(onBug);
+      if (pending === undefined) answerAnnounce(out, res, family, tid, len, rport, address, note);
+      else pending.then(() => answerAnnounce(replies.next(), res, family, tid, len, rport, address, note)).catch(onBug);
       return;
     }
     // ACTION_SCRAPE
@@ -156,18 +161,29 @@ export async function startUdpServer(rules: TrackerRules, hostname: string, port
     // mode refuses it (scrape over HTTP at /<passkey>/scrape).
     const res = asyncStore ? new ScrapeResult(Math.max(1, packet.scrapeCount)) : scrapeRes;
     const pending = rules.scrape(scrapeReq, res);
-    if (pending === undefined) answerScrape(out, res, tid, len, rport, address);
-    else pending.then(() => answerScrape(replies.next(), res, tid, len, rport, address)).catch(onBug);
+    if (pending === undefined) answerScrape(out, res, tid, len, rport, address, note);
+    else pending.then(() => answerScrape(replies.next(), res, tid, len, rport, address, note)).catch(onBug);
   }
 
-  function answerAnnounce(out: Buffer, res: AnnounceResult, family: 4 | 6, tid: number, len: number, rport: number, address: string): void {
+  /** The --log-requests note for a packet (its action, and the info_hash or the count of hashes). */
+  function noteFor(p: UdpRequest, buf: Buffer, status: number, address: string): (result: string) => void {
+    const action = p.action === ACTION_CONNECT ? "connect" : p.action === ACTION_ANNOUNCE ? "announce" : "scrape";
+    const what = status === PARSE_ERROR ? "" : p.action === ACTION_ANNOUNCE ? hex20(buf, p.infoHashOff) : p.action === ACTION_CONNECT ? "" : `${p.scrapeCount} hashes`;
+    return requestNote(rules.log, "udp", address, action, what);
+  }
+
+  function answerAnnounce(
+    out: Buffer, res: AnnounceResult, family: 4 | 6, tid: number, len: number, rport: number, address: string, note: Note | null,
+  ): void {
+    note?.(announceOutcome(res));
     if (refused(res.refusal, out, tid, len, rport, address)) return;
     // A BEP 15 answer carries the announcer's family only.
     writeAnnounceHeader(out, tid, res.interval, res.incomplete, res.complete);
     queue(res.peers(family).writeCompact(out, 20), rport, address);
   }
 
-  function answerScrape(out: Buffer, res: ScrapeResult, tid: number, len: number, rport: number, address: string): void {
+  function answerScrape(out: Buffer, res: ScrapeResult, tid: number, len: number, rport: number, address: string, note: Note | null): void {
+    note?.(scrapeOutcome(res));
     if (refused(res.refusal, out, tid, len, rport, address)) return;
     let o = writeScrapeHeader(out, tid);
     for (let i = 0; i < res.count; i++) o = writeScrapeEntry(out, o, res.complete[i]!, res.downloaded[i]!, res.incomplete[i]!);

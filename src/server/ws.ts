@@ -29,6 +29,7 @@ import { WebRtcAnnounceRequest } from "../rules/requests.ts";
 import { WebRtcAnnounceResult } from "../rules/results.ts";
 import type { TrackerRules, WebRtcScrapeFile } from "../rules/tracker-rules.ts";
 import type { WebRtcRelay } from "../store/store.ts";
+import { hexOfBinary, requestNote } from "./request-log.ts";
 
 /** Bytes queued for one slow client before it is closed. */
 const BACKPRESSURE_LIMIT = 1024 * 1024;
@@ -40,6 +41,8 @@ export interface WsData {
   family: 4 | 6;
   /** Private mode: the key from the upgrade URL, or null. */
   passkey: string | null;
+  /** The client's address as text (for --log-requests). */
+  address: string;
   /** info_hash + peer_id of every peer this connection announced (to leave on close). */
   joined: Set<string>;
   /** Messages in the current minute, and when that minute started (ms). */
@@ -85,8 +88,13 @@ export function createWebSocketTracker(rules: TrackerRules): WebSocketTracker {
 
   function announce(ws: ServerWebSocket<WsData>, m: WsAnnounce): void {
     const d = ws.data;
+    // --log-requests (live: read per message; nothing is formatted when it is off)
+    const note = rules.config.logRequests
+      ? requestNote(rules.log, "ws", d.address, m.answer !== null ? "answer" : "announce", hexOfBinary(m.infoHash))
+      : null;
     if (m.answer !== null) {
       const target = rules.answerTarget(m.infoHash, m.peerId, m.answer.toPeerId, m.answer.offerId, ws, d.passkey);
+      note?.(typeof target === "string" ? `refused: ${target}` : "ok: relayed to the offerer");
       if (typeof target === "string") return fail(ws, target, "announce", m.infoHash);
       const j = JSON.stringify;
       const text = relayedAnswer(j(m.infoHash), j(m.peerId), j(m.answer.answer), j(m.answer.offerId));
@@ -118,12 +126,15 @@ export function createWebSocketTracker(rules: TrackerRules): WebSocketTracker {
     // A shared store answers later, and other messages come in meanwhile: a result of its own.
     const r = directory === null ? res : new WebRtcAnnounceResult();
     const pending = rules.announceWebRtc(req, r);
-    if (pending === undefined) answered(ws, m, r);
-    else pending.then(() => answered(ws, m, r)).catch((e) => console.error("ws: unexpected error", e));
+    if (pending === undefined) answered(ws, m, r, note);
+    else pending.then(() => answered(ws, m, r, note)).catch((e) => console.error("ws: unexpected error", e));
   }
 
   /** The announce's answer, and its offers relayed to the chosen peers (here, or on other nodes). */
-  function answered(ws: ServerWebSocket<WsData>, m: WsAnnounce, r: WebRtcAnnounceResult): void {
+  function answered(ws: ServerWebSocket<WsData>, m: WsAnnounce, r: WebRtcAnnounceResult, note: ((result: string) => void) | null): void {
+    note?.(r.refusal !== null
+      ? `refused: ${r.refusal}`
+      : `ok: ${Math.min(m.offers.length, r.peers.length + r.remote.length)} offers relayed (${r.complete} seeders, ${r.incomplete} leechers)`);
     if (r.refusal !== null) return fail(ws, r.refusal, "announce", m.infoHash);
     const d = ws.data;
     if (m.event === EVENT_STOPPED) d.joined.delete(m.infoHash + m.peerId);
@@ -199,20 +210,23 @@ export function createWebSocketTracker(rules: TrackerRules): WebSocketTracker {
     switch (m.kind) {
       case "bad":
         counters[C.wsBadMessages]!++;
+        if (rules.config.logRequests) requestNote(rules.log, "ws", d.address, m.action ?? "message", "")(`failure: ${m.reason}`);
         return fail(ws, m.reason, m.action, m.infoHash);
       case "announce":
         return announce(ws, m);
       case "scrape": {
         counters[C.wsScrapes]!++;
+        const note = rules.config.logRequests ? requestNote(rules.log, "ws", d.address, "scrape", `${m.infoHashes.length} hashes`) : null;
         const files = rules.scrapeWebRtc(m.infoHashes, d.passkey);
-        if (!(files instanceof Promise)) return scraped(ws, files);
-        files.then((f) => scraped(ws, f)).catch((e) => console.error("ws: unexpected error", e));
+        if (!(files instanceof Promise)) return scraped(ws, files, note);
+        files.then((f) => scraped(ws, f, note)).catch((e) => console.error("ws: unexpected error", e));
         return;
       }
     }
   }
 
-  function scraped(ws: ServerWebSocket<WsData>, files: WebRtcScrapeFile[] | string): void {
+  function scraped(ws: ServerWebSocket<WsData>, files: WebRtcScrapeFile[] | string, note: ((result: string) => void) | null): void {
+    note?.(typeof files === "string" ? `refused: ${files}` : `ok: ${files.length} torrents`);
     if (typeof files === "string") return fail(ws, files, "scrape", null);
     send(ws, scrapeAnswer(files));
   }
@@ -259,7 +273,9 @@ export function createWebSocketTracker(rules: TrackerRules): WebSocketTracker {
       const record = new Uint8Array(18);
       const family = parseAddress(clientIp, record, 0);
       if (family === 0) return new Response("cannot read your address\n", { status: 400 });
-      const data: WsData = { record, family, passkey, joined: new Set(), messages: 0, windowStart: performance.now() };
+      const data: WsData = {
+        record, family, passkey, address: clientIp, joined: new Set(), messages: 0, windowStart: performance.now(),
+      };
       if (server.upgrade(request, { data })) return undefined;
       return new Response("a WebSocket upgrade was expected\n", { status: 400 });
     },
