@@ -15,7 +15,7 @@
  *                the state file's keeper
  *   access/      allow/deny lists and private mode's passkeys: the lists the rules consult,
  *                the keepers that load, watch and reload them, the key database
- *   cli/         `sc6-tracker keys ...`: passkeys from the command line
+ *   cli/         `sc6-tracker keys ...`: passkeys from the command line; `healthcheck`
  */
 import { AccessStartError } from "./access/access-list-keeper.ts";
 import { parseCommandLine } from "./config/config.ts";
@@ -30,6 +30,12 @@ if (process.argv[2] === "keys") {
   const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : s + "\n");
   const err = (s: string) => process.stderr.write(s.endsWith("\n") ? s : s + "\n");
   process.exit(await runKeysCommand(process.argv.slice(3), process.env, out, err));
+}
+
+// `sc6-tracker healthcheck [--pid N]`: for Docker's HEALTHCHECK (src/cli/healthcheck.ts).
+if (process.argv[2] === "healthcheck") {
+  const { runHealthcheck } = await import("./cli/healthcheck.ts");
+  process.exit(await runHealthcheck(process.argv.slice(3), (s) => console.log(s), (s) => console.error(s)));
 }
 
 const cli = parseCommandLine(process.argv.slice(2), process.env);
