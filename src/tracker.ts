@@ -126,6 +126,8 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
             reusePort,
             development: false,
             idleTimeout: config.httpIdleTimeout,
+            // /dashboard and its files and event stream, tried before `fetch` (guarded inside).
+            routes: operator.routes,
             fetch,
             websocket: ws.handler,
             error(e) {

@@ -43,6 +43,6 @@ describe("open files", () => {
     expect(stats!.openFiles).toBeLessThan(600);
     proc.kill("SIGTERM");
     const out = await new Response(proc.stdout).text();
-    expect(out).toMatch(new RegExp(`listening on 127\\.0\\.0\\.1:${port} \\(HTTP \\+ UDP\\), interval 299 s, up to 600 file descriptors`));
+    expect(out).toMatch(new RegExp(`listening on 127\\.0\\.0\\.1:${port} \\(HTTP \\+ UDP \\+ WebSocket\\), interval 299 s, up to 600 file descriptors`));
   }, 20_000);
 });

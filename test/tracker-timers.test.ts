@@ -34,7 +34,7 @@ describe("tracker timers", () => {
     ], { quiet: false });
     const t = await startTracker(config, { log: (l) => lines.push(l) });
     try {
-      expect(lines[0]).toContain(`listening on 127.0.0.1:${t.httpPort} (HTTP + UDP), interval 5 s`);
+      expect(lines[0]).toContain(`listening on 127.0.0.1:${t.httpPort} (HTTP + UDP + WebSocket), interval 5 s`);
       for (let i = 0; i < 60 && t.rules.interval > 3; i++) await Bun.sleep(100);
       expect(t.rules.interval).toBe(3);
       const r = await getBencoded(announceUrl(`http://127.0.0.1:${t.httpPort}`, { infoHash: bytes20(1), port: 1 }));

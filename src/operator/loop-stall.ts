@@ -14,6 +14,8 @@ export class LoopStallMonitor {
   private previous = 0;
   private minuteStartedAt: number;
   private last: number;
+  /** The longest stall each tap() reader has not read yet (reset when read). */
+  private readonly peaks: number[] = [];
   private readonly timer: Timer;
 
   constructor(
@@ -37,6 +39,20 @@ export class LoopStallMonitor {
     }
     if (late > this.current) this.current = late;
     if (late > this.longestEver) this.longestEver = late;
+    for (let i = 0; i < this.peaks.length; i++) if (late > this.peaks[i]!) this.peaks[i] = late;
+  }
+
+  /**
+   * A reader of the longest stall since its own previous read, ms (the dashboard's samples: the
+   * worst of each 5 s). Each reader is independent; make them once (there is no untap).
+   */
+  tap(): () => number {
+    const i = this.peaks.push(0) - 1;
+    return () => {
+      const peak = this.peaks[i]!;
+      this.peaks[i] = 0;
+      return peak;
+    };
   }
 
   /** The longest stall in about the last minute (one to two minutes' worth), ms. */

@@ -36,7 +36,7 @@ const CH_E = 0x65;
 const TEXT = { "Content-Type": "text/plain" };
 /** One response init shared by every 200 answer (no object per request). */
 const OK = { status: 200, headers: TEXT };
-const BANNER = `${versionLine()}: a BitTorrent tracker. Announce at /announce, scrape at /scrape, statistics at /stats.\n`;
+const BANNER = `${versionLine()}: a BitTorrent tracker. Announce at /announce, scrape at /scrape, statistics at /stats, live dashboard at /dashboard.\n`;
 
 /** A non-announce path the tracker also serves (/stats, /metrics): set by tracker.ts. */
 export type ExtraRoute = (req: Request, path: string, query: string, clientIp: string) => Response | null;

@@ -127,6 +127,23 @@ export interface SweepReport {
   micros: number;
   /** The longest single slice of the cycle, microseconds: how long the sweep held the loop. */
   longestSliceMicros: number;
+  /**
+   * Peers and seeders counted torrent by torrent by the last cycle that noted them (the
+   * in-memory store notes them on a cycle at most every 5 s): the dashboard's seeders and
+   * leechers without walking every torrent again, a few seconds old on a small tracker, up to a
+   * cycle's length (about a minute) on a large one. Absent where the store does not sweep (Redis).
+   */
+  peers?: number;
+  seeders?: number;
+}
+
+/** One of the largest swarms (SwarmStore.topTorrents). */
+export interface TopTorrent {
+  /** 40 lowercase hex characters. */
+  infoHash: string;
+  seeders: number;
+  leechers: number;
+  downloaded: number;
 }
 
 /** Whether peer ids are kept: "kept", "unused" (allowed, nobody asked yet) or "off". */
@@ -229,6 +246,13 @@ export interface SwarmStore {
   readonly longestSweepSliceMicros: number;
   /** Peers and torrents now. Walks every torrent for the seeders: not per request. */
   figures(): StoreFigures;
+  /**
+   * The largest swarms by peers, largest first, at most `limit`: which torrents is what the last
+   * sweep cycle that noted them saw (see SweepReport.seeders for how old), their counts are as
+   * of now. Bounded work: no walk over the torrents. Optional: a store shared by
+   * several nodes (Redis) keeps no such list, and the dashboard says so.
+   */
+  topTorrents?(limit: number): TopTorrent[];
   /** Peers now (cheap). */
   readonly peerCount: number;
   /** Torrents now (cheap). */

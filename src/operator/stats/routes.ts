@@ -1,7 +1,8 @@
 /**
  * The operator routes for createHttpHandler: /stats (text.ts), /stats?format=json (json.ts) and
  * /metrics (prometheus.ts), all from one collectStats() snapshot and behind the statsAllow rule
- * (access.ts), plus the wiring of full scrape. Keeps the live parts the snapshot needs: the 1 s
+ * (access.ts), plus the wiring of full scrape, and /dashboard (../dashboard/), behind the same
+ * rule, as Bun.serve `routes`. Keeps the live parts the snapshot needs: the 1 s
  * requests-per-second sampler, the cached swarm figures and the kernel's UDP socket figures.
  */
 import type { AccessListStatus } from "../../access/access-list-keeper.ts";
@@ -9,6 +10,7 @@ import type { PrivateStatus } from "../../access/private-keeper.ts";
 import type { HttpHandlerOptions } from "../../server/http.ts";
 import { C } from "../../rules/counters.ts";
 import type { TrackerRules } from "../../rules/tracker-rules.ts";
+import { createDashboard, type DashboardRoutes } from "../dashboard/routes.ts";
 import { createFullScrape } from "../full-scrape.ts";
 import { LoopStallMonitor } from "../loop-stall.ts";
 import type { StateStatus } from "../state-keeper.ts";
@@ -29,8 +31,10 @@ export interface ServerGauges {
   readonly acceptPaused?: boolean;
 }
 
-/** HttpHandlerOptions plus close(), which stops the 1 s sampling timer. */
+/** HttpHandlerOptions plus the dashboard's routes, and close(), which stops the timers. */
 export interface OperatorRoutes extends HttpHandlerOptions {
+  /** For Bun.serve's `routes`: /dashboard and what is under it (guarded like /stats). */
+  routes: DashboardRoutes;
   close(): void;
 }
 
@@ -71,6 +75,12 @@ export function createOperatorRoutes(
       return udpReader();
     },
   };
+  const dashboard = createDashboard(rules, {
+    allowed,
+    state: () => state(),
+    loopStall: () => ({ lastMinuteMs: round1(stalls.longestLastMinuteMs), sinceStartMs: round1(stalls.longestEverMs) }),
+    stallTap: () => stalls.tap(),
+  });
   const encoder = new TextEncoder();
 
   function send(status: number, counter: number, body: string, type: string): Response {
@@ -94,9 +104,11 @@ export function createOperatorRoutes(
 
   const routes: OperatorRoutes = {
     extra,
+    routes: dashboard.routes,
     close: () => {
       clearInterval(timer);
       stalls.stop();
+      dashboard.close();
     },
   };
   if (rules.config.fullScrape) routes.fullScrape = createFullScrape(rules);

@@ -64,6 +64,7 @@ export function renderStatsText(s: StatsSnapshot): string {
     `start_time = ${formatLocalTime(start)} ${start.getFullYear()}\n` +
     `uptime     = ${formatUptime(s.uptimeSeconds)}\n`,
   );
+  sections.push("Live charts: /dashboard (the same access rule as this page)\n");
   sections.push(
     `Load Avg = ${s.loadAverage.map((x) => x.toFixed(2)).join(" ")}\n` +
     `Interval = ${s.intervalSeconds}\n` +
