@@ -21,6 +21,7 @@ import { AccessStartError } from "./access/access-list-keeper.ts";
 import { parseCommandLine } from "./config/config.ts";
 import { watchNpmWrapper } from "./operator/npm-wrapper.ts";
 import { BindError } from "./server/bind-error.ts";
+import { TlsStartError } from "./server/tls-start-error.ts";
 import { startTracker, type Tracker } from "./tracker.ts";
 
 // `sc6-tracker keys ...`: private mode's key management, on the same database (src/cli/keys.ts;
@@ -59,7 +60,7 @@ try {
   process.stderr.write(`sc6-tracker: cannot start: ${(e as Error).message}\n`);
   // A list or database that does not load, or a port that cannot be had, is bad input, like a
   // bad setting: exit code 2.
-  process.exit(e instanceof AccessStartError || e instanceof BindError ? 2 : 1);
+  process.exit(e instanceof AccessStartError || e instanceof BindError || e instanceof TlsStartError ? 2 : 1);
 }
 
 let stopping = false;

@@ -18,6 +18,8 @@ import { C } from "./rules/counters.ts";
 import { nowSeconds, TrackerRules } from "./rules/tracker-rules.ts";
 import { createHttpHandler } from "./server/http.ts";
 import { bindError } from "./server/bind-error.ts";
+import type { CertPair } from "./server/tls-certs.ts";
+import type { TlsKeeper } from "./server/tls-keeper.ts";
 import { listenHttp, type HttpListener } from "./server/http-listener.ts";
 import { startUdpServer, type UdpServer } from "./server/udp.ts";
 import { openStore } from "./store/open-store.ts";
@@ -44,6 +46,9 @@ export interface Tracker {
   readonly httpPort: number;
   /** The port UDP listens on (0 when UDP is off); equals httpPort when both run. */
   readonly udpPort: number;
+  /** The port HTTPS listens on (0 without --tls-port), and its certificate's keeper. */
+  readonly tlsPort: number;
+  readonly tls: TlsKeeper | null;
   /**
    * Stop accepting and clear the timers at once, close UDP; resolves once in-flight HTTP
    * requests are answered. The state file is not written: call saveState for that.
@@ -97,14 +102,63 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
   // Swarms from the last run, before anyone can announce; then saved every state-interval.
   const state = startStateKeeper(rules, log, warn);
   // /stats, /metrics and (if configured) full scrape; `server` is read per request.
-  const operator = createOperatorRoutes(rules, () => server, () => state?.status ?? null, () => access.status, () => privateMode?.status ?? null);
+  // HTTPS (and wss://) on --tls-port: its certificate pair must load now, before anything listens
+  // (else TlsStartError: main exits 2 naming the file); then kept current (tls-keeper.ts).
+  let tls: TlsKeeper | null = null;
+  let tlsWarnings: () => string[] = () => [];
+  if (config.tlsPort !== 0) {
+    try {
+      // Loaded only here: it brings node:crypto (~4 MB) with it.
+      const { TlsKeeper, tlsExpiryWarnings } = await import("./server/tls-keeper.ts");
+      const keeper = new TlsKeeper(config.tlsCert, config.tlsKey, info, warn);
+      tls = keeper;
+      tlsWarnings = () => tlsExpiryWarnings(keeper.status());
+    } catch (e) {
+      state?.stop();
+      access.stop();
+      privateMode?.stop();
+      store.close();
+      throw e;
+    }
+  }
+  const operator = createOperatorRoutes(rules, {
+    server: () => server ?? tlsServer,
+    state: () => state?.status ?? null,
+    access: () => access.status,
+    private: () => privateMode?.status ?? null,
+    tls: () => tls?.status() ?? null,
+  });
   // WebTorrent over WebSocket rides on the HTTP port (server/ws.ts).
   const ws = createWebSocketTracker(rules);
   const fetch = createHttpHandler(rules, { ...operator, webSocket: config.ws ? ws.upgrade : undefined });
 
   let server: HttpListener | null = null;
+  let tlsServer: HttpListener | null = null;
   let udp: UdpServer | null = null;
+  /**
+   * Bun.serve's options, the same for HTTP and HTTPS: the same handlers, limits and timeouts;
+   * HTTPS adds the certificate pair in force, TLS 1.2 at least.
+   */
+  const serveOptions = (port: number, reusePort: boolean, pair: CertPair | null) => ({
+    hostname: config.host,
+    port,
+    reusePort,
+    development: false,
+    idleTimeout: config.httpIdleTimeout,
+    ...(pair === null ? {} : { tls: { cert: pair.cert, key: pair.key, secureOptions: TLS_1_2_AT_LEAST } }),
+    // /dashboard and its files and event stream, tried before `fetch` (guarded inside).
+    routes: operator.routes,
+    fetch,
+    websocket: ws.handler,
+    error(e: Error) {
+      rules.counters[C.http500]!++;
+      console.error("http: unexpected error", e);
+      return new Response("internal error\n", { status: 500 });
+    },
+  });
+  const listenerEvents = { onPause: () => rules.counters[C.httpAcceptPauses]!++, log };
   const giveUp = (e: unknown, port: number, protocol: "tcp" | "udp"): unknown => {
+    tls?.stop();
     operator.close();
     state?.stop();
     access.stop();
@@ -118,27 +172,7 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
     if (config.http) {
       // Paused while the process is out of file descriptors (see server/http-listener.ts).
       try {
-      server = listenHttp(
-        (port, reusePort) =>
-          Bun.serve({
-            hostname: config.host,
-            port,
-            reusePort,
-            development: false,
-            idleTimeout: config.httpIdleTimeout,
-            // /dashboard and its files and event stream, tried before `fetch` (guarded inside).
-            routes: operator.routes,
-            fetch,
-            websocket: ws.handler,
-            error(e) {
-              rules.counters[C.http500]!++;
-              console.error("http: unexpected error", e);
-              return new Response("internal error\n", { status: 500 });
-            },
-          }),
-        config.port,
-        { onPause: () => rules.counters[C.httpAcceptPauses]!++, log },
-      );
+        server = listenHttp((port, reusePort) => Bun.serve(serveOptions(port, reusePort, null)), config.port, listenerEvents);
       } catch (e) {
         throw giveUp(e, config.port, "tcp");
       }
@@ -152,6 +186,23 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
       void server?.stop();
       if (config.port !== 0 || attempt >= 5) throw giveUp(e, udpPort, "udp");
     }
+  }
+  if (tls !== null) {
+    const keeper = tls;
+    // Both listening sockets of a certificate change share the port for a moment (relisten):
+    // SO_REUSEPORT from the start.
+    try {
+      tlsServer = listenHttp(
+        (port, reusePort) => Bun.serve(serveOptions(port, reusePort, keeper.pair)), config.tlsPort, listenerEvents,
+        { reusePortFromStart: true },
+      );
+    } catch (e) {
+      udp?.close();
+      void server?.stop();
+      throw giveUp(e, config.tlsPort, "tcp");
+    }
+    // A new pair serves every new connection at once; open ones finish on the old one.
+    keeper.onChange = () => void tlsServer?.relisten();
   }
 
   // ---- sweep: a slice every second; each slice is bounded work, so none holds the loop for
@@ -189,19 +240,22 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
   const stopSharing = udp !== null && config.udpSecret === "" ? shareUdpSecret(store, udp, warn) : () => {};
 
   // ---- the load-driven interval and the terminal line ----
-  const intervalStep = startIntervalStep(rules, log);
+  const intervalStep = startIntervalStep(rules, log, tlsWarnings);
 
   const httpPort = server?.port ?? 0;
   const udpPort = udp?.port ?? 0;
+  const tlsPort = tlsServer?.port ?? 0;
   const where = config.host.includes(":") ? `[${config.host}]` : config.host;
   if (!config.quiet) {
     const fds = openFilesLimit();
     const served = [config.http ? "HTTP" : "", config.udp ? "UDP" : "", config.http && config.ws ? "WebSocket" : ""];
+    const https = tls === null ? "" : `, HTTPS + WebSocket on ${where}:${tlsPort}/tcp (${tls.pair.subject}, ` +
+      `valid until ${tls.pair.notAfter.toISOString().slice(0, 10)})`;
     log(
-      `${versionLine()} listening on ${where}:${httpPort || udpPort} (${served.filter(Boolean).join(" + ")}), ` +
+      `${versionLine()} listening on ${where}:${httpPort || udpPort} (${served.filter(Boolean).join(" + ")})${https}, ` +
         `interval ${rules.interval} s${fds === null ? "" : `, up to ${fds} file descriptors`}`,
     );
-    log(`announce URLs: ${announceUrls(config, httpPort || udpPort).join("  ")}`);
+    log(`announce URLs: ${announceUrls(config, httpPort || udpPort, tlsPort).join("  ")}`);
     intervalStep.printLine();
   }
 
@@ -212,6 +266,8 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
     private: privateMode,
     httpPort,
     udpPort,
+    tlsPort,
+    tls,
     saveState: (reason) => state?.save(reason) ?? Promise.resolve(),
     reload(next) {
       const r = reloadConfig(rules.config, next);
@@ -220,6 +276,7 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
       rules.interval = Math.min(r.config.intervalMax, Math.max(r.config.intervalMin, rules.interval));
       access.reload("SIGHUP");
       privateMode?.reload();
+      tls?.reload("SIGHUP");
       return r;
     },
     async stop() {
@@ -234,11 +291,15 @@ export async function startTracker(config: Config, hooks: TrackerHooks = {}): Pr
       udp?.close();
       stopSharing();
       ws.closeAll();
-      await server?.stop();
+      tls?.stop();
+      await Promise.all([server?.stop(), tlsServer?.stop()]);
       store.close();
     },
   };
 }
+
+/** TLS 1.2 at least (SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1; Bun's default refuses them too, said here on purpose). */
+const TLS_1_2_AT_LEAST = 0x04000000 | 0x10000000;
 
 /** How often a node asks a shared store for the UDP secret until it gets it. */
 const SECRET_RETRY_MS = 2000;

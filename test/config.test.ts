@@ -64,6 +64,9 @@ describe("defaults", () => {
       peerIds: true,
       statsAllow: [],
       udpSecret: "",
+      tlsPort: 0,
+      tlsCert: "",
+      tlsKey: "",
       httpIdleTimeout: 10,
       trustProxyHeader: "",
       completionsPerAddress: 3,
@@ -144,6 +147,9 @@ const SAMPLES: Record<Key, [string, string, Config[Key]]> = {
   peerIds: ["false", "false", false],
   statsAllow: ["127.0.0.1,::1", '["127.0.0.1", "::1"]', ["127.0.0.1", "::1"]],
   udpSecret: ["0123456789abcdef0123", '"0123456789abcdef0123"', "0123456789abcdef0123"],
+  tlsPort: ["8443", "8443", 8443],
+  tlsCert: ["/etc/tracker/fullchain.pem", '"/etc/tracker/fullchain.pem"', "/etc/tracker/fullchain.pem"],
+  tlsKey: ["/etc/tracker/privkey.pem", '"/etc/tracker/privkey.pem"', "/etc/tracker/privkey.pem"],
   httpIdleTimeout: ["255", "255", 255],
   trustProxyHeader: ["x-forwarded-for", '"x-forwarded-for"', "x-forwarded-for"],
   completionsPerAddress: ["0", "0", 0],
@@ -165,8 +171,16 @@ const SAMPLES: Record<Key, [string, string, Config[Key]]> = {
   wsOfferTimeout: ["30", "30", 30],
   wsMaxConnections: ["1000", "1000", 1000],
 };
-/** Flags a sample needs beside it to pass the cross rules (access-mode needs a list). */
-const CONTEXT: Partial<Record<Key, string[]>> = { accessMode: ["--access-list", "/etc/tracker/deny.txt"] };
+/**
+ * Flags a sample needs beside it to pass the cross rules (access-mode needs a list; the TLS
+ * settings go together), and the values those flags set.
+ */
+const CONTEXT: Partial<Record<Key, { args: string[]; values: Partial<Config> }>> = {
+  accessMode: { args: ["--access-list", "/etc/tracker/deny.txt"], values: { accessList: "/etc/tracker/deny.txt" } },
+  tlsPort: { args: ["--tls-cert", "/c.pem", "--tls-key", "/k.pem"], values: { tlsCert: "/c.pem", tlsKey: "/k.pem" } },
+  tlsCert: { args: ["--tls-port", "8443", "--tls-key", "/k.pem"], values: { tlsPort: 8443, tlsKey: "/k.pem" } },
+  tlsKey: { args: ["--tls-port", "8443", "--tls-cert", "/c.pem"], values: { tlsPort: 8443, tlsCert: "/c.pem" } },
+};
 const KEYS = Object.keys(SAMPLES) as Key[];
 
 describe("every setting is a flag, an environment variable and a TOML key", () => {
@@ -179,8 +193,8 @@ describe("every setting is a flag, an environment variable and a TOML key", () =
   test.each(KEYS)("%s", (key) => {
     const [text, literal, expected] = SAMPLES[key];
     const isBool = typeof expected === "boolean";
-    const ctx = CONTEXT[key] ?? [];
-    const want = { ...run(ctx), [key]: expected };
+    const ctx = CONTEXT[key]?.args ?? [];
+    const want = { ...run([]), ...CONTEXT[key]?.values, [key]: expected };
 
     if (isBool) {
       expect(run([...ctx, expected ? `--${kebab(key)}` : `--no-${kebab(key)}`])).toEqual(want);
@@ -513,6 +527,15 @@ describe("--help and --print-config", () => {
     expect(failure(["--check-config", "c.toml"], {}, { "c.toml": "intreval = 600\n" })).toContain("intreval");
     expect(failure(["--check-config", "c.toml"], {}, { "c.toml": "numwant_max = -4\n" })).toContain("numwant_max");
     expect(failure(["--check-config", "missing.toml"], {}, {})).toContain("missing.toml");
+  });
+
+  test("TLS settings go together: a port needs the pair, the pair needs a port, and the port is not HTTP's", () => {
+    expect(failure(["--tls-port", "8443"])).toContain("tls-port needs tls-cert and tls-key");
+    expect(failure(["--tls-cert", "/c.pem", "--tls-key", "/k.pem"])).toContain("tls-cert and tls-key are used only with a tls-port");
+    expect(failure(["7000", "--tls-port", "7000", "--tls-cert", "/c", "--tls-key", "/k"])).toContain("tls-port must differ from port while HTTP is on");
+    expect(run(["7000", "--no-http", "--tls-port", "7000", "--tls-cert", "/c", "--tls-key", "/k"])).toMatchObject({ http: false, tlsPort: 7000 });
+    expect(run(["--no-http", "--no-udp", "--tls-port", "7001", "--tls-cert", "/c", "--tls-key", "/k"])).toMatchObject({ udp: false, tlsPort: 7001 });
+    expect(failure(["--no-http", "--no-udp"])).toContain("nothing to serve");
   });
 
   test("--version and -V print the version", () => {

@@ -377,8 +377,17 @@ function checkTogether(c: Config, origins: Map<Key, Origin>): void {
       o.from === "default" ? "the default" : o.from === "file" ? `from ${o.path}` : `from ${o.name}`;
     return `${flagName(key)} is ${shown(c[key])} (${source})`;
   };
-  if (!c.udp && !c.http) {
-    throw new ConfigError(`udp and http are both off: nothing to serve (${said("udp")}, ${said("http")})`);
+  if (!c.udp && !c.http && c.tlsPort === 0) {
+    throw new ConfigError(`udp and http are both off and there is no tls-port: nothing to serve (${said("udp")}, ${said("http")})`);
+  }
+  if (c.tlsPort !== 0 && (c.tlsCert === "" || c.tlsKey === "")) {
+    throw new ConfigError(`tls-port needs tls-cert and tls-key, but ${said(c.tlsCert === "" ? "tlsCert" : "tlsKey")}`);
+  }
+  if (c.tlsPort === 0 && (c.tlsCert !== "" || c.tlsKey !== "")) {
+    throw new ConfigError(`tls-cert and tls-key are used only with a tls-port, but ${said("tlsPort")}`);
+  }
+  if (c.tlsPort !== 0 && c.http && c.tlsPort === c.port) {
+    throw new ConfigError(`tls-port must differ from port while HTTP is on (with --no-http it may be the same), but ${said("tlsPort")} and ${said("port")}`);
   }
   if (c.intervalMin > c.intervalMax) {
     throw new ConfigError(

@@ -323,6 +323,28 @@ const SETTINGS = {
     check: (v) =>
       v === "" || v.length >= 16 ? undefined : "must be empty or at least 16 characters (a short secret can be guessed)",
   },
+  tlsPort: {
+    kind: "int",
+    default: 0, // off
+    min: 0,
+    max: 65535,
+    placeholder: "<port>",
+    doc: "Also serve HTTPS (and WebSocket over wss://) on this TCP port: everything the HTTP port serves. Needs tls-cert and tls-key. 0: off. With --no-http it may be the main port (HTTPS-only TCP; UDP keeps the port).",
+  },
+  tlsCert: {
+    kind: "string",
+    default: "",
+    placeholder: "<file>",
+    doc: "The HTTPS certificate, PEM (a chain in the file: leaf first, as certbot's fullchain.pem). Read again on SIGHUP and whenever it changes; a pair that does not load is reported and the old one kept.",
+    check: (v) => (v.includes("\0") ? "must be a file path" : undefined),
+  },
+  tlsKey: {
+    kind: "string",
+    default: "",
+    placeholder: "<file>",
+    doc: "The HTTPS certificate's private key, PEM (unencrypted). Read again with the certificate.",
+    check: (v) => (v.includes("\0") ? "must be a file path" : undefined),
+  },
   httpIdleTimeout: {
     kind: "int",
     default: 10, // Bun's default keep-alive idle timeout

@@ -13,7 +13,8 @@ export interface UrlSettings {
   private: boolean;
 }
 
-export function announceUrls(c: UrlSettings, port: number, machine = hostname()): string[] {
+/** `port`: the HTTP/UDP port; `tlsPort`: HTTPS and wss:// (0: none). */
+export function announceUrls(c: UrlSettings, port: number, tlsPort = 0, machine = hostname()): string[] {
   const wildcard = c.host === "::" || c.host === "0.0.0.0" || c.host === "";
   const name = wildcard ? machine : c.host.includes(":") ? `[${c.host}]` : c.host;
   const path = c.private ? "/<passkey>/announce" : "/announce";
@@ -21,5 +22,9 @@ export function announceUrls(c: UrlSettings, port: number, machine = hostname())
   if (c.http) urls.push(`http://${name}:${port}${path}`);
   if (c.udp) urls.push(`udp://${name}:${port}${path}`);
   if (c.http && c.ws) urls.push(`ws://${name}:${port}${c.private ? path : ""}`);
+  if (tlsPort !== 0) {
+    urls.push(`https://${name}:${tlsPort}${path}`);
+    if (c.ws) urls.push(`wss://${name}:${tlsPort}${c.private ? path : ""}`);
+  }
   return urls;
 }

@@ -15,7 +15,13 @@ export interface IntervalStep {
   stop(): void;
 }
 
-export function startIntervalStep(rules: TrackerRules, log: (line: string) => void): IntervalStep {
+/**
+ * @param warnings  lines printed after each terminal line while they say something (the HTTPS
+ *                  certificate close to its expiry); none by default.
+ */
+export function startIntervalStep(
+  rules: TrackerRules, log: (line: string) => void, warnings: () => string[] = () => [],
+): IntervalStep {
   const counters = rules.counters;
   let lastRequests = 0;
   let lastRelayed = 0;
@@ -64,6 +70,7 @@ export function startIntervalStep(rules: TrackerRules, log: (line: string) => vo
           relayedPerSecond,
         },
     }));
+    for (const line of warnings()) log(line);
   }
 
   // Guarded: an exception escaping a timer callback would end the process.

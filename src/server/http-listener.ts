@@ -47,6 +47,13 @@ export interface HttpListener {
   readonly pendingRequests: number;
   /** True while paused for lack of descriptors. */
   readonly acceptPaused: boolean;
+  /**
+   * Listen again now with a fresh server (the HTTPS listener's new certificate): a new
+   * Bun.serve on the same port (reusePort), then the old one stops accepting and drains. No
+   * moment without a listener; open connections finish on the old server. False (and the old
+   * server kept) when the new one cannot listen.
+   */
+  relisten(): boolean;
   /** Stop listening and the probe; resolves when every in-flight request is answered. */
   stop(): Promise<void>;
 }
@@ -57,8 +64,10 @@ export interface HttpListener {
  */
 export function listenHttp(
   serve: (port: number, reusePort: boolean) => Server<any>, port: number, events: HttpListenerEvents,
+  opts: { reusePortFromStart?: boolean } = {},
 ): HttpListener {
-  let server: Server<any> | null = serve(port, false);
+  // relisten() binds a second socket while the first still listens: both need SO_REUSEPORT.
+  let server: Server<any> | null = serve(port, opts.reusePortFromStart ?? false);
   const boundPort = server.port ?? port;
   /** Servers stopped by a pause whose connections are still open, with their stop promise. */
   const draining = new Map<Server<any>, Promise<void>>();
@@ -138,6 +147,20 @@ export function listenHttp(
     },
     get acceptPaused() {
       return paused;
+    },
+    relisten() {
+      if (paused || server === null) return true; // the resume after the pause serves the new one
+      let next: Server<any>;
+      try {
+        next = serve(boundPort, true);
+      } catch (e) {
+        events.log(`http: cannot listen again on port ${boundPort}: ${(e as Error).message}`);
+        return false;
+      }
+      const old = server;
+      server = next;
+      draining.set(old, old.stop(false).then(() => void draining.delete(old)));
+      return true;
     },
     async stop() {
       if (probe !== null) clearInterval(probe);

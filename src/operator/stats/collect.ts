@@ -16,6 +16,7 @@ import type { PrivateStatus } from "../../access/private-keeper.ts";
 import { openFiles, openFilesLimit } from "../open-files.ts";
 import type { StateStatus } from "../state-keeper.ts";
 import type { StoreHealth } from "../../store/store.ts";
+import type { TlsStatus } from "../../server/tls-keeper.ts";
 import type { UdpReceiveStats } from "../udp-receive-stats.ts";
 import { RATE_WINDOW_SECONDS } from "./rate-window.ts";
 
@@ -142,6 +143,11 @@ export interface StatsSnapshot {
   store: StoreHealth;
   /** The state file (--state-file): its last write and what the start restored; null when off. */
   state: StateStatus | null;
+  /**
+   * HTTPS (--tls-port): the certificate in force (subject, expiry, days left) and its last
+   * reload; null when off.
+   */
+  tls: (TlsStatus & { port: number }) | null;
   /** The access list (--access-list): mode, size, last reload; null while access-mode is off. */
   access: AccessListStatus | null;
   /** Private mode (--private): the database and the keys in force; null when off. */
@@ -192,6 +198,8 @@ export interface StatsSources {
   access?(): AccessListStatus | null;
   /** Private mode's status, or null when it is off. Optional: null if absent. */
   private?(): PrivateStatus | null;
+  /** The HTTPS certificate in force, or null without --tls-port. Optional: null if absent. */
+  tls?(): TlsStatus | null;
   /** The loop-stall figures, or null. Optional: null if absent. */
   loopStall?(): StatsSnapshot["loopStall"];
 }
@@ -281,6 +289,10 @@ export function collectStats(rules: StatsRules, src: StatsSources, now = new Dat
       receiveQueueBytes: kernel === null ? null : kernel.queuedBytes,
     },
     store: rules.store.health(),
+    tls: (() => {
+      const t = src.tls?.() ?? null;
+      return t === null ? null : { ...t, port: rules.config.tlsPort };
+    })(),
     state: src.state?.() ?? null,
     access: src.access?.() ?? null,
     private: src.private?.() ?? null,

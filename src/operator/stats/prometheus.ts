@@ -159,6 +159,13 @@ export function metricFamilies(s: StatsSnapshot): MetricFamily[] {
     gauge("tracker_store_round_trip_seconds", "Median round trip to the swarm store over its last requests.", st.rttMs / 1000);
     add("tracker_store_disconnects_total", "counter", "Connections to the swarm store lost.", "", st.disconnects);
   }
+  if (s.tls !== null) {
+    const t = s.tls;
+    gauge("tracker_tls_certificate_expiry_timestamp_seconds", "When the HTTPS certificate in force expires, Unix seconds.", Date.parse(t.notAfter) / 1000, `subject="${t.subject.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`);
+    gauge("tracker_tls_certificate_days_left", "Days until the HTTPS certificate in force expires.", t.daysLeft);
+    add("tracker_tls_reloads_total", "counter", "Reloads of the HTTPS certificate pair (SIGHUP, file change), by result.", 'result="ok"', t.reloadsOk);
+    add("tracker_tls_reloads_total", "counter", "", 'result="refused"', t.reloadsFailed);
+  }
   if (s.state !== null && s.state.lastSavedAt !== null) {
     gauge("tracker_state_last_save_timestamp_seconds", "When the state file was last written, Unix seconds.", Date.parse(s.state.lastSavedAt) / 1000);
     gauge("tracker_state_last_save_duration_seconds", "How long the last state file write took.", (s.state.lastSaveMillis ?? 0) / 1000);

@@ -14,6 +14,7 @@ import { createDashboard, type DashboardRoutes } from "../dashboard/routes.ts";
 import { createFullScrape } from "../full-scrape.ts";
 import { LoopStallMonitor } from "../loop-stall.ts";
 import type { StateStatus } from "../state-keeper.ts";
+import type { TlsStatus } from "../../server/tls-keeper.ts";
 import { udpReceiveStatsReader, type UdpReceiveStats } from "../udp-receive-stats.ts";
 import { statsAccess } from "./access.ts";
 import { cachedSwarmFigures, collectStats, type StatsSources } from "./collect.ts";
@@ -38,20 +39,29 @@ export interface OperatorRoutes extends HttpHandlerOptions {
   close(): void;
 }
 
+/** Where the pages read the tracker's parts that are not the rules; each may be absent. */
+export interface OperatorSources {
+  /**
+   * Bun's server, read at request time for pendingRequests (it is created after the handler,
+   * hence a function); null leaves the figure out.
+   */
+  server?: () => ServerGauges | null;
+  /** The state file's status, or null when it is off. */
+  state?: () => StateStatus | null;
+  /** The access list's status, or null when access-mode is off. */
+  access?: () => AccessListStatus | null;
+  /** Private mode's status, or null when it is off. */
+  private?: () => PrivateStatus | null;
+  /** The HTTPS certificate in force, or null without --tls-port. */
+  tls?: () => TlsStatus | null;
+}
+
 /**
  * The operator routes for createHttpHandler: `extra` answers /stats and /metrics (null for any
  * other path), and `fullScrape` is set when config.fullScrape is on.
- *
- * @param server  Bun's server, read at request time for pendingRequests (it is created after
- *                the handler, hence a function); omit it, or return null, to leave the figure out.
- * @param state   the state file's status, or null when it is off.
- * @param access  the access list's status, or null when access-mode is off.
- * @param private_ private mode's status, or null when it is off.
  */
-export function createOperatorRoutes(
-  rules: TrackerRules, server: () => ServerGauges | null = () => null, state: () => StateStatus | null = () => null,
-  access: () => AccessListStatus | null = () => null, private_: () => PrivateStatus | null = () => null,
-): OperatorRoutes {
+export function createOperatorRoutes(rules: TrackerRules, from: OperatorSources = {}): OperatorRoutes {
+  const server = from.server ?? (() => null);
   const stalls = new LoopStallMonitor();
   const counters = rules.counters;
   const allowed = statsAccess(rules.config.statsAllow);
@@ -64,9 +74,10 @@ export function createOperatorRoutes(
     acceptPaused: () => server()?.acceptPaused ?? null,
     requestsPerSecond: () => rate.rate(),
     swarm: cachedSwarmFigures(rules),
-    state,
-    access,
-    private: private_,
+    state: from.state,
+    access: from.access,
+    private: from.private,
+    tls: from.tls,
     loopStall: () => ({ longestLastMinuteMs: round1(stalls.longestLastMinuteMs), longestSinceStartMs: round1(stalls.longestEverMs) }),
     udpReceive: () => {
       const port = server()?.port;
@@ -77,7 +88,7 @@ export function createOperatorRoutes(
   };
   const dashboard = createDashboard(rules, {
     allowed,
-    state: () => state(),
+    state: () => from.state?.() ?? null,
     loopStall: () => ({ lastMinuteMs: round1(stalls.longestLastMinuteMs), sinceStartMs: round1(stalls.longestEverMs) }),
     stallTap: () => stalls.tap(),
   });

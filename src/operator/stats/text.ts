@@ -151,6 +151,15 @@ export function renderStatsText(s: StatsSnapshot): string {
             `${thousands(st.unavailable)} requests refused while unreachable, ${thousands(st.disconnects)} disconnects)\n`,
     );
   }
+  if (s.tls !== null) {
+    const t = s.tls;
+    sections.push(
+      `tls.port = ${t.port}\n` +
+        `tls.certificate = ${t.subject} (${t.cert}), valid until ${t.notAfter}: ${t.daysLeft.toFixed(1)} days left${t.daysLeft < 14 ? " (RENEW IT)" : ""}\n` +
+        `tls.last_reload = ${t.lastReloadAt ?? "none since start"}${t.lastReloadAt === null ? "" : ` (${t.lastReloadTrigger}): ${t.lastReloadResult}`}\n` +
+        `tls.reloads = ${thousands(t.reloadsOk)} ok, ${thousands(t.reloadsFailed)} refused\n`,
+    );
+  }
   if (s.state !== null) {
     const st = s.state;
     sections.push(
