@@ -26,6 +26,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { probeSandbox, Sandbox, settlesWithin, type Proc } from "./e2e/sandbox.ts";
 import { MAIN } from "./support/child.ts";
+import { makeCert, type TestCert } from "./support/certs.ts";
 import { freePort } from "./support/ports.ts";
 
 const IN_CI = process.env.CI === "true";
@@ -90,21 +91,25 @@ function withoutTrackerSettings(cmd: string[]): string[] {
  * Start the tracker under test inside `box` on a port of its own. The script started next
  * waits (bounded) for it to accept connections; a tracker that exits instead is reported.
  */
-async function startTracker(box: Sandbox): Promise<{ proc: Proc; port: number }> {
+async function startTracker(box: Sandbox, tls: TestCert | null = null): Promise<{ proc: Proc; port: number; tlsPort: number }> {
   const port = box.mode === "host" ? await freePort() : NAMESPACE_PORT;
+  const tlsPort = tls === null ? 0 : box.mode === "host" ? await freePort() : NAMESPACE_PORT + 1;
+  const tlsArgs = tls === null ? [] : ["--tls-port", String(tlsPort), "--tls-cert", tls.cert, "--tls-key", tls.key];
   const cmd =
     TARGET === "ours"
-      ? withoutTrackerSettings([process.execPath, "run", MAIN, String(port), "--host", "127.0.0.1", "--quiet"])
+      ? withoutTrackerSettings([process.execPath, "run", MAIN, String(port), "--host", "127.0.0.1", "--quiet", ...tlsArgs])
       : [node!, join(CLIENTS_DIR, "npm-tracker.mjs"), String(port), "127.0.0.1"];
-  return { proc: box.spawn(`tracker (${TARGET})`, cmd), port };
+  return { proc: box.spawn(`tracker (${TARGET})`, cmd), port, tlsPort };
 }
 
 /**
  * Run a node script of test/ws-clients inside `box` next to `tracker`, bounded by `ms`: its
  * stdout's JSON lines. Throws with both outputs when it fails, or when the tracker dies first.
  */
-async function runScript(box: Sandbox, tracker: Proc, script: string, args: string[], ms: number): Promise<Record<string, unknown>[]> {
-  const p = box.spawn(script, [node!, join(CLIENTS_DIR, script), ...args], { cwd: CLIENTS_DIR });
+async function runScript(
+  box: Sandbox, tracker: Proc, script: string, args: string[], ms: number, env: Record<string, string> = {},
+): Promise<Record<string, unknown>[]> {
+  const p = box.spawn(script, [node!, join(CLIENTS_DIR, script), ...args], { cwd: CLIENTS_DIR, env });
   const exited = p.sub.exited;
   const ended = await settlesWithin(Promise.race([exited, tracker.sub.exited]), ms);
   const trackerDied = !tracker.running;
@@ -185,6 +190,65 @@ describe(`WebTorrent clients through the WebSocket tracker (${TARGET})`, () => {
         const after = step("scrape-after-stop");
         expect(after.infoHash).toBe(done.infoHash as string);
         expect({ complete: after.complete, incomplete: after.incomplete }).toEqual({ complete: 0, incomplete: 0 });
+      },
+      ANNOUNCE_TEST_MS,
+    );
+  }
+
+  // wss:// (issue 17): the same clients through the tracker's HTTPS port, trusting the test's
+  // own certificate (NODE_EXTRA_CA_CERTS: Node reads it at start). Ours only: the npm server
+  // reference runs no TLS.
+  if (TARGET === "ours") {
+    clientsTest(
+      "(c) two webtorrent clients move a 1 MiB file, signalled by wss://127.0.0.1:PORT only",
+      async () => {
+        const work = mkdtempSync(join(tmpdir(), "ws-clients-"));
+        try {
+          const cert = await makeCert(work, "tracker", "localhost");
+          const lines = await inSandbox(async (box) => {
+            const tracker = await startTracker(box, cert);
+            const url = `wss://127.0.0.1:${tracker.tlsPort}`;
+            return runScript(
+              box, tracker.proc, "seed-and-leech.mjs", [url, work, "--bytes", String(FILE_BYTES), "--timeout-ms", String(TRANSFER_SCRIPT_MS)],
+              TRANSFER_SCRIPT_MS + 7000, { NODE_EXTRA_CA_CERTS: cert.cert },
+            );
+          });
+          const result = lines.at(-1)!;
+          console.error(`ws-clients: (c wss) ${JSON.stringify(result)}`);
+          expect(result.ok).toBe(true);
+          expect(result.leechSha256).toBe(result.seedSha256 as string);
+          expect(result.downloaded).toBe(FILE_BYTES);
+          expect(result.wires).toContain("webrtc");
+        } finally {
+          rmSync(work, { recursive: true, force: true });
+        }
+      },
+      TRANSFER_TEST_MS,
+    );
+
+    clientsTest(
+      "(d) bittorrent-tracker Client at wss://127.0.0.1:PORT/announce: announce, scrape, stop",
+      async () => {
+        const work = mkdtempSync(join(tmpdir(), "ws-clients-"));
+        try {
+          const cert = await makeCert(work, "tracker", "localhost");
+          const lines = await inSandbox(async (box) => {
+            const tracker = await startTracker(box, cert);
+            const url = `wss://127.0.0.1:${tracker.tlsPort}/announce`;
+            return runScript(box, tracker.proc, "tracker-client.mjs", [url, "--left", "1000", "--timeout-ms", String(ANSWER_MS)], 4 * ANSWER_MS + 7000, {
+              NODE_EXTRA_CA_CERTS: cert.cert,
+            });
+          });
+          console.error(`ws-clients: (d wss) ${lines.map((l) => JSON.stringify(l)).join("\n  ")}`);
+          const done = lines.at(-1)!;
+          expect(done.ok).toBe(true);
+          const start = lines.find((l) => l.step === "start")!;
+          expect({ complete: start.complete, incomplete: start.incomplete }).toEqual({ complete: 0, incomplete: 1 });
+          const after = lines.find((l) => l.step === "scrape-after-stop")!;
+          expect({ complete: after.complete, incomplete: after.incomplete }).toEqual({ complete: 0, incomplete: 0 });
+        } finally {
+          rmSync(work, { recursive: true, force: true });
+        }
       },
       ANNOUNCE_TEST_MS,
     );
