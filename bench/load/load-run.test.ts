@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import bencode from "bencode";
+import { rmSync } from "node:fs";
+import { certDir, makeCert, type TestCert } from "../../test/support/certs.ts";
 import { loadOptions, type LoadMode } from "./options.ts";
 import { runLoad } from "./run.ts";
 
@@ -184,5 +186,60 @@ describe("http modes", () => {
     expect(r.invalid).toBe(0);
     expect(r.lost).toBe(0);
     expect(r.reconnects).toBeGreaterThan(0);
+  });
+});
+
+describe("http modes over TLS (--tls)", () => {
+  let server: ReturnType<typeof Bun.serve>;
+  let dir: string;
+  let cert: TestCert;
+
+  beforeAll(async () => {
+    dir = certDir();
+    cert = await makeCert(dir, "load");
+    const announce = bencode.encode({ complete: 1, incomplete: 1, interval: 1800, peers: Buffer.alloc(12) });
+    const scrape = bencode.encode({ files: {} });
+    server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      development: false,
+      tls: { cert: Bun.file(cert.cert), key: Bun.file(cert.key) },
+      fetch: (req) => new Response(new URL(req.url).pathname === "/announce" ? announce : scrape),
+    });
+  });
+
+  afterAll(() => {
+    server.stop(true);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test.each([
+    ["http-close", true],
+    ["http-keepalive", true],
+    ["http-close", false],
+  ] as [LoadMode, boolean][])("%s, verify %p: the same workload over HTTPS", async (mode, verify) => {
+    const r = await runLoad(
+      loadOptions({ host: "127.0.0.1", port: server.port!, ipv6: false }, {
+        mode, seconds: RUN_SECONDS, warmup: 0, clients: 50, connections: 4, scrapeChance: 0.2,
+        tls: verify ? { caFile: cert.cert, verify: true } : { caFile: null, verify: false },
+      }),
+    );
+    expect(r.tls).toBe(true);
+    expect(r.announces).toBeGreaterThan(0);
+    expect(r.scrapes).toBeGreaterThan(0);
+    expect(r.invalid).toBe(0);
+    expect(r.lost).toBe(0);
+    expect(r.handshakeFailures).toBe(0);
+    if (mode === "http-keepalive") expect(r.reconnects).toBe(0);
+  });
+
+  test("a certificate the client does not trust: handshake failures, no answers", async () => {
+    const r = await runLoad(
+      loadOptions({ host: "127.0.0.1", port: server.port!, ipv6: false }, {
+        mode: "http-close", seconds: RUN_SECONDS, warmup: 0, connections: 2, tls: { caFile: null, verify: true },
+      }),
+    );
+    expect(r.responses).toBe(0);
+    expect(r.handshakeFailures + r.sendErrors).toBeGreaterThan(0);
   });
 });

@@ -3,6 +3,7 @@ import bencode from "bencode";
 import fc from "fast-check";
 import { newSummary, summarizeTrackerDict } from "./bencode-check.ts";
 import { LatencyHistogram } from "./histogram.ts";
+import { connectTls } from "./http-load.ts";
 import { HttpRequestWriter, writeDecimal } from "./http-request.ts";
 import { FRAME_BAD, FRAME_COMPLETE, FRAME_INCOMPLETE, frameResponse, newFrame } from "./http-response.ts";
 import { generateInfoHashes, infoHashHex, whitelistText, writeWhitelist } from "./info-hashes.ts";
@@ -10,6 +11,7 @@ import { loadOptions, MAX_SECONDS, parseLoadArgs, wsLoadArgs } from "./options.t
 import { EVENT_COMPLETED, EVENT_NONE, EVENT_STARTED, EVENT_STOPPED, Population } from "./population.ts";
 import { Rng, ZipfSampler } from "./rng.ts";
 import { isLoopbackAddress, parseTarget } from "./target.ts";
+import { assertLoopbackUrl } from "../ws/protocol.ts";
 import {
   BAD_ACTION,
   BAD_COUNTS,
@@ -113,6 +115,70 @@ describe("options", () => {
     ]);
     expect(wsLoadArgs(["--target", "127.0.0.1:5", "--mode", "udp"])).toBeNull();
     expect(wsLoadArgs(["--target", "127.0.0.1:5"])).toBeNull();
+  });
+
+  test("--tls: off by default; --ca FILE verifies against FILE, --tls-no-verify accepts any, alone the system's roots", () => {
+    const tlsOf = (...args: string[]) => {
+      const p = parseLoadArgs(["--target", "127.0.0.1:5", "--mode", "http-close", ...args]);
+      if (!p.ok || !p.options) throw new Error(p.ok ? "no options" : p.error);
+      return p.options.tls;
+    };
+    expect(tlsOf()).toBeNull();
+    expect(loadOptions(LOCAL).tls).toBeNull();
+    expect(tlsOf("--tls", "--ca", "/tmp/c.pem")).toEqual({ caFile: "/tmp/c.pem", verify: true });
+    expect(tlsOf("--ca=/tmp/c.pem", "--tls")).toEqual({ caFile: "/tmp/c.pem", verify: true });
+    expect(tlsOf("--tls", "--tls-no-verify")).toEqual({ caFile: null, verify: false });
+    expect(tlsOf("--tls")).toEqual({ caFile: null, verify: true });
+    const keepalive = parseLoadArgs(["--target", "127.0.0.1:5", "--mode", "http-keepalive", "--tls", "--tls-no-verify", "--json"]);
+    expect(keepalive.ok && keepalive.options?.tls).toEqual({ caFile: null, verify: false });
+    expect(keepalive.ok && keepalive.options?.json).toBe(true);
+  });
+
+  test("--tls errors: --ca or --tls-no-verify without --tls, both at once, an empty --ca, udp", () => {
+    const error = (...args: string[]) => {
+      const p = parseLoadArgs(["--target", "127.0.0.1:5", ...args]);
+      return p.ok ? null : p.error;
+    };
+    expect(error("--mode", "http-close", "--ca", "/tmp/c.pem")).toBe("--ca needs --tls");
+    expect(error("--mode", "http-close", "--tls-no-verify")).toBe("--tls-no-verify needs --tls");
+    expect(error("--mode", "http-close", "--tls", "--ca", "/tmp/c.pem", "--tls-no-verify")).toBe("--ca and --tls-no-verify exclude each other");
+    expect(error("--mode", "http-close", "--tls", "--ca=")).toBe("--ca needs a file");
+    expect(error("--tls", "--tls-no-verify")).toBe("--tls is for --mode http-close and http-keepalive");
+    expect(error("--mode", "http-keepalive", "--tls", "--ca")).toBe("--ca needs a value");
+  });
+
+  test("connectTls: the CA file's text, rejectUnauthorized false, or true (the system's roots)", async () => {
+    const path = `/tmp/load-units-ca-${process.pid}.pem`;
+    const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    await Bun.write(path, pem);
+    try {
+      expect(await connectTls({ caFile: path, verify: true })).toEqual({ ca: pem });
+    } finally {
+      await Bun.file(path).delete();
+    }
+    expect(await connectTls({ caFile: null, verify: false })).toEqual({ rejectUnauthorized: false });
+    expect(await connectTls({ caFile: null, verify: true })).toBe(true);
+    await expect(connectTls({ caFile: `/tmp/load-units-missing-${process.pid}.pem`, verify: true })).rejects.toThrow();
+  });
+
+  test("--mode ws --tls: the target becomes wss://, --ca and --tls-no-verify go on to bench/ws/load.ts", () => {
+    expect(wsLoadArgs(["--mode", "ws", "--tls", "--target", "127.0.0.1:5", "--ca", "/tmp/c.pem"])).toEqual([
+      "--target", "wss://127.0.0.1:5", "--ca", "/tmp/c.pem",
+    ]);
+    expect(wsLoadArgs(["--target=127.0.0.1:5", "--tls", "--mode=ws", "--tls-no-verify"])).toEqual([
+      "--target=wss://127.0.0.1:5", "--tls-no-verify",
+    ]);
+    // A URL target is taken as given.
+    expect(wsLoadArgs(["--mode", "ws", "--tls", "--target", "ws://127.0.0.1:5"])).toEqual(["--target", "ws://127.0.0.1:5"]);
+  });
+
+  test("ws load targets: wss:// allowed where asked (load.ts), loopback only either way", () => {
+    expect(assertLoopbackUrl("wss://127.0.0.1:5", true).protocol).toBe("wss:");
+    expect(assertLoopbackUrl("ws://[::1]:5", true).port).toBe("5");
+    expect(() => assertLoopbackUrl("wss://127.0.0.1:5")).toThrow("only ws:// is supported");
+    expect(() => assertLoopbackUrl("wss://10.0.0.1:5", true)).toThrow("loopback only");
+    expect(() => assertLoopbackUrl("https://127.0.0.1:5", true)).toThrow("only ws:// and wss://");
+    expect(() => assertLoopbackUrl("wss://127.0.0.1", true)).toThrow("give the port, wss://");
   });
 
   test("--write-whitelist alone needs no target", () => {

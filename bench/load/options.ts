@@ -47,7 +47,21 @@ export interface LoadOptions {
   timeoutMs: number;
   /** UDP: a client reconnects when its connection id is older than this (BEP 15: 60 s). */
   connectionTtlSeconds: number;
+  /** HTTP modes over TLS (HTTPS), or null for plain TCP. */
+  tls: LoadTls | null;
   json: boolean;
+}
+
+/**
+ * How the HTTP modes speak TLS. `ca` and `verify` are exclusive ways to accept a test
+ * certificate: the CA file's certificates replace the system's roots, or no verification at all.
+ * Neither: verified against the system's roots (a self-signed certificate is then refused).
+ */
+export interface LoadTls {
+  /** --ca FILE: PEM certificates to verify the server's chain against (read when the run starts). */
+  caFile: string | null;
+  /** false with --tls-no-verify: any certificate is accepted (the handshake is the same work). */
+  verify: boolean;
 }
 
 export const DEFAULTS = {
@@ -69,6 +83,7 @@ export const DEFAULTS = {
   numwant: 50,
   timeoutMs: 1000,
   connectionTtlSeconds: 60,
+  tls: null as LoadTls | null,
 };
 
 export const USAGE = `Usage: bun run bench/load/main.ts --target 127.0.0.1:PORT [options]
@@ -94,6 +109,12 @@ export const USAGE = `Usage: bun run bench/load/main.ts --target 127.0.0.1:PORT 
   --numwant N          numwant in announces                      (default ${DEFAULTS.numwant})
   --timeout-ms T       udp: a request unanswered this long is lost (default ${DEFAULTS.timeoutMs})
   --conn-ttl S         udp: connection id refresh age, seconds   (default ${DEFAULTS.connectionTtlSeconds})
+  --tls                http modes over TLS (HTTPS): a TLS handshake per connection
+  --ca FILE            with --tls: verify the server's certificate against FILE (PEM)
+  --tls-no-verify      with --tls: accept any certificate (no verification, like curl -k)
+                       (--tls alone verifies against the system's roots)
+                       with --mode ws, --tls makes the target wss:// and --ca or
+                       --tls-no-verify go on to bench/ws/load.ts
   --json               print the result as JSON on stdout
   --write-whitelist F  write the --torrents info_hashes of --seed to F as 40-hex lines
                        (and exit, unless --target is also given)
@@ -108,6 +129,7 @@ export const USAGE = `Usage: bun run bench/load/main.ts --target 127.0.0.1:PORT 
 export function wsLoadArgs(argv: readonly string[]): string[] | null {
   const out: string[] = [];
   let ws = false;
+  const tls = argv.includes("--tls");
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--mode=ws" || (arg === "--mode" && argv[i + 1] === "ws")) {
@@ -115,12 +137,13 @@ export function wsLoadArgs(argv: readonly string[]): string[] | null {
       if (arg === "--mode") i++;
       continue;
     }
+    if (arg === "--tls") continue;
     if (arg === "--target" && argv[i + 1] !== undefined) {
-      out.push(arg, asWsUrl(argv[++i]!));
+      out.push(arg, asWsUrl(argv[++i]!, tls));
       continue;
     }
     if (arg.startsWith("--target=")) {
-      out.push(`--target=${asWsUrl(arg.slice("--target=".length))}`);
+      out.push(`--target=${asWsUrl(arg.slice("--target=".length), tls)}`);
       continue;
     }
     out.push(arg);
@@ -128,8 +151,8 @@ export function wsLoadArgs(argv: readonly string[]): string[] | null {
   return ws ? out : null;
 }
 
-function asWsUrl(target: string): string {
-  return target.includes("://") ? target : `ws://${target}`;
+function asWsUrl(target: string, tls: boolean): string {
+  return target.includes("://") ? target : `${tls ? "wss" : "ws"}://${target}`;
 }
 
 /** --write-whitelist: where, and which hashes (--torrents of --seed). */
@@ -147,10 +170,20 @@ export type ParsedArgs =
 export function parseLoadArgs(argv: readonly string[]): ParsedArgs {
   const values = new Map<string, string>();
   let json = false;
+  let tlsOn = false;
+  let noVerify = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--json") {
       json = true;
+      continue;
+    }
+    if (arg === "--tls") {
+      tlsOn = true;
+      continue;
+    }
+    if (arg === "--tls-no-verify") {
+      noVerify = true;
       continue;
     }
     if (arg === "--help" || arg === "-h") return { ok: false, error: "" };
@@ -168,7 +201,7 @@ export function parseLoadArgs(argv: readonly string[]): ParsedArgs {
   const known = new Set([
     "target", "mode", "seconds", "warmup", "torrents", "clients", "window", "sockets", "connections", "seed",
     "zipf", "seeders", "scrape", "scrape-max", "stop", "complete", "numwant", "timeout-ms",
-    "conn-ttl", "write-whitelist",
+    "conn-ttl", "write-whitelist", "ca",
   ]);
   for (const key of values.keys()) {
     if (!known.has(key)) return { ok: false, error: `unknown option --${key}` };
@@ -206,6 +239,14 @@ export function parseLoadArgs(argv: readonly string[]): ParsedArgs {
   const connectionTtlSeconds = num("conn-ttl", DEFAULTS.connectionTtlSeconds, 1, 3600, false);
   if (error) return { ok: false, error };
   if (stopChance + completeChance > 1) return { ok: false, error: "--stop + --complete must not exceed 1" };
+  const caFile = values.get("ca") ?? null;
+  if (!tlsOn && (caFile !== null || noVerify)) {
+    return { ok: false, error: `${caFile !== null ? "--ca" : "--tls-no-verify"} needs --tls` };
+  }
+  if (caFile !== null && noVerify) return { ok: false, error: "--ca and --tls-no-verify exclude each other" };
+  if (caFile === "") return { ok: false, error: "--ca needs a file" };
+  if (tlsOn && mode === "udp") return { ok: false, error: "--tls is for --mode http-close and http-keepalive" };
+  const tls: LoadTls | null = tlsOn ? { caFile, verify: !noVerify } : null;
 
   const whitelistPath = values.get("write-whitelist");
   const writeWhitelist = whitelistPath === undefined ? null : { path: whitelistPath, torrents, seed };
@@ -225,7 +266,7 @@ export function parseLoadArgs(argv: readonly string[]): ParsedArgs {
     options: {
       target: parsed.target, mode, seconds, warmup, torrents, clients, window, sockets, connections, seed,
       zipf, seeders, scrapeChance, scrapeMax, stopChance, completeChance, numwant, timeoutMs,
-      connectionTtlSeconds, json,
+      connectionTtlSeconds, tls, json,
     },
   };
 }

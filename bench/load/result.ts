@@ -29,6 +29,11 @@ export interface LoadResult {
   late: number;
   /** Sends the kernel refused (the request was not counted as sent). */
   sendErrors: number;
+  /** HTTP over TLS (--tls). */
+  tls: boolean;
+  /** TLS: handshakes that failed (certificate refused), and the first reason. */
+  handshakeFailures: number;
+  handshakeError: string | null;
   /** HTTP keep-alive: connections re-opened because the server closed them. */
   reconnects: number;
   /** Requests still unanswered when the time was up (neither counted nor lost). */
@@ -53,6 +58,8 @@ export class Counters {
   sendErrors = 0;
   reconnects = 0;
   peersReceived = 0;
+  handshakeFailures = 0;
+  handshakeError: string | null = null;
   readonly invalidSamples: string[] = [];
 
   /** Counts an invalid reply; keeps its description if fewer than 5 are kept. */
@@ -89,6 +96,9 @@ export function buildResult(
     lost: counters.lost,
     late: counters.late,
     sendErrors: counters.sendErrors,
+    tls: options.tls !== null,
+    handshakeFailures: counters.handshakeFailures,
+    handshakeError: counters.handshakeError,
     reconnects: counters.reconnects,
     inFlightAtEnd,
     peersReceived: counters.peersReceived,
@@ -105,13 +115,14 @@ export function buildResult(
 
 export function formatResult(r: LoadResult): string {
   const lines = [
-    `${r.mode} -> ${r.target}: ${r.seconds}s, ${r.torrents} torrents, ${r.clients} clients, concurrency ${r.concurrency}`,
+    `${r.mode}${r.tls ? " (TLS)" : ""} -> ${r.target}: ${r.seconds}s, ${r.torrents} torrents, ${r.clients} clients, concurrency ${r.concurrency}`,
     `  responses/s  ${r.responsesPerSecond}`,
     `  latency µs   p50 ${r.latencyUs.p50}  p90 ${r.latencyUs.p90}  p99 ${r.latencyUs.p99}  p99.9 ${r.latencyUs.p999}  max ${r.latencyUs.max}`,
     `  sent ${r.sent}  responses ${r.responses} (connect ${r.connects}, announce ${r.announces}, scrape ${r.scrapes})`,
     `  lost ${r.lost}  late ${r.late}  invalid ${r.invalid} (tracker errors ${r.trackerErrors})  send errors ${r.sendErrors}  reconnects ${r.reconnects}  in flight at end ${r.inFlightAtEnd}`,
     `  peers received ${r.peersReceived} (${r.announces ? (r.peersReceived / r.announces).toFixed(1) : "0"} per announce)`,
   ];
+  if (r.tls) lines.push(`  TLS handshake failures ${r.handshakeFailures}${r.handshakeError === null ? "" : ` (${r.handshakeError})`}`);
   for (const s of r.invalidSamples) lines.push(`  invalid: ${s}`);
   return lines.join("\n");
 }

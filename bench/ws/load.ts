@@ -16,6 +16,11 @@
  *
  *   npx bun run bench/ws/load.ts --target ws://127.0.0.1:PORT [--connections 200]
  *     [--swarms 20] [--offers 5] [--seconds 10] [--warmup 1] [--json]
+ *   npx bun run bench/ws/load.ts --target wss://127.0.0.1:TLS_PORT --ca cert.pem   (or --tls-no-verify)
+ *
+ * wss:// (still loopback only) goes through Bun's WebSocket client's `tls` option: `--ca FILE`
+ * verifies the server's certificate against FILE, `--tls-no-verify` accepts any; neither: the
+ * system's roots. A ws:// target takes neither option.
  *
  * `--sources N` (spread over 127.0.0.1..N) is refused for N > 1: Bun's WebSocket client has
  * no local-address option (it ignores `localAddress`), see bench/ws/README.md. bench/ws/hold.ts
@@ -39,6 +44,9 @@ import {
 } from "./protocol.ts";
 
 const USAGE = `usage: npx bun run bench/ws/load.ts --target ws://127.0.0.1:PORT [options]
+  --target URL        ws://HOST:PORT or wss://HOST:PORT, loopback only
+  --ca FILE           wss://: verify the server's certificate against FILE (PEM)
+  --tls-no-verify     wss://: accept any certificate (no verification)
   --connections N     peers, one WebSocket each (default 200, at most 10000)
   --swarms N          swarms the peers are spread over (default 20)
   --offers N          offers per announce (default 5)
@@ -51,6 +59,8 @@ const USAGE = `usage: npx bun run bench/ws/load.ts --target ws://127.0.0.1:PORT 
   --connect-timeout-ms MS  give up opening sockets after this (default 30000)
   --seed N            ids and SDPs (default 1)
   --sources N         only 1: Bun's WebSocket client cannot bind a source address
+  --mark-window       write "window-start" / "window-end" lines on stderr as the measured
+                      window opens and closes (for a caller sampling the server's CPU)
   --json              print one JSON object on stdout`;
 
 const opts = parseArgs(
@@ -69,6 +79,9 @@ const opts = parseArgs(
     connectTimeoutMs: 30_000,
     seed: 1,
     sources: 1,
+    ca: "",
+    tlsNoVerify: false,
+    markWindow: false,
     json: false,
   },
   USAGE,
@@ -80,10 +93,29 @@ if (!opts.target) {
 }
 let url: URL;
 try {
-  url = assertLoopbackUrl(opts.target);
+  url = assertLoopbackUrl(opts.target, true);
 } catch (e) {
   console.error((e as Error).message);
   process.exit(2);
+}
+const secure = url.protocol === "wss:";
+if (!secure && (opts.ca !== "" || opts.tlsNoVerify)) {
+  console.error(`${opts.ca !== "" ? "--ca" : "--tls-no-verify"}: only with a wss:// target`);
+  process.exit(2);
+}
+if (opts.ca !== "" && opts.tlsNoVerify) {
+  console.error("--ca and --tls-no-verify exclude each other");
+  process.exit(2);
+}
+/** The WebSocket client's options: none for ws://. */
+let wsOptions: { tls: { ca: string } | { rejectUnauthorized: false } | Record<string, never> } | undefined;
+if (secure) {
+  try {
+    wsOptions = { tls: opts.ca !== "" ? { ca: await Bun.file(opts.ca).text() } : opts.tlsNoVerify ? { rejectUnauthorized: false } : {} };
+  } catch (e) {
+    console.error(`--ca: cannot read ${opts.ca}: ${(e as Error).message}`);
+    process.exit(2);
+  }
 }
 if (opts.sources !== 1) {
   console.error(
@@ -264,7 +296,7 @@ function openOne(id: number): Promise<void> {
   const infoHash = infoHashes[id % SWARMS]!;
   const peerId = peerIdFor(rand);
   return new Promise<void>((resolve) => {
-    const ws = new WebSocket(wsUrl);
+    const ws = wsOptions === undefined ? new WebSocket(wsUrl) : new WebSocket(wsUrl, wsOptions);
     const c: Conn = {
       id,
       ws,
@@ -360,8 +392,10 @@ try {
   const cpu0 = process.cpuUsage();
   const m0 = performance.now();
   measuring = true;
+  if (opts.markWindow) process.stderr.write("window-start\n");
   await Bun.sleep(SECONDS * 1000);
   measuring = false;
+  if (opts.markWindow) process.stderr.write("window-end\n");
   measuredSeconds = (performance.now() - m0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   cpuSeconds = (cpu.user + cpu.system) / 1e6;

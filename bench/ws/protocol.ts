@@ -151,20 +151,25 @@ export function scrapeText(infoHashes: string[]): string {
   return JSON.stringify({ action: "scrape", info_hash: infoHashes.length === 1 ? infoHashes[0] : infoHashes });
 }
 
-/** Refuses anything but loopback: 127.0.0.0/8, localhost, ::1. */
-export function assertLoopbackUrl(target: string): URL {
+/**
+ * Refuses anything but loopback: 127.0.0.0/8, localhost, ::1. ws:// only, unless `allowWss`
+ * (load.ts, on Bun's WebSocket client, speaks wss:// too; hold.ts's own client does not).
+ */
+export function assertLoopbackUrl(target: string, allowWss = false): URL {
   let url: URL;
   try {
     url = new URL(target);
   } catch {
     throw new Error(`--target: not a URL: ${target}`);
   }
-  if (url.protocol !== "ws:") throw new Error(`--target: only ws:// is supported, got ${url.protocol}`);
+  if (!(url.protocol === "ws:" || (allowWss && url.protocol === "wss:"))) {
+    throw new Error(`--target: only ${allowWss ? "ws:// and wss:// are" : "ws:// is"} supported, got ${url.protocol}`);
+  }
   const host = url.hostname.replace(/^\[|\]$/g, "");
   if (!(host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host))) {
     throw new Error(`--target: loopback only (127.0.0.0/8, localhost, [::1]), got ${host}`);
   }
-  if (!url.port) throw new Error("--target: give the port, ws://127.0.0.1:PORT");
+  if (!url.port) throw new Error(`--target: give the port, ${url.protocol}//127.0.0.1:PORT`);
   return url;
 }
 
