@@ -9,9 +9,10 @@
  *   server/      thin adapters per transport: HTTP (Bun.serve), UDP (Bun.udpSocket, BEP 15),
  *                WebSocket (WebTorrent)
  *   rules/       the tracker's rules, once for every transport: announce(), scrape()
- *   store/       the swarm store interface, and the packed in-memory store behind it
+ *   store/       the swarm store interface; the packed in-memory store behind it, or Redis/Valkey
+ *                shared by several nodes
  *   protocol/    pure codecs: bencode, HTTP queries, BEP 15 packets, compact peers
- *   operator/    /stats, /metrics, full scrape, the load-driven interval, the terminal line,
+ *   operator/    /stats, /metrics, /dashboard, full scrape, the load-driven interval, the terminal line,
  *                the state file's keeper
  *   access/      allow/deny lists and private mode's passkeys: the lists the rules consult,
  *                the keepers that load, watch and reload them, the key database

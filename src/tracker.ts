@@ -1,7 +1,9 @@
 /**
- * startTracker(config): wires the rooms together. The rules (with their store and the WebRTC
- * swarms) serve the HTTP, UDP and WebSocket adapters on one port; the operator routes ride on
- * the HTTP adapter; the access keepers (list, private mode) load what the rules consult before
+ * startTracker(config): wires the rooms together. The store (in memory, or Redis shared with
+ * other nodes: store/open-store.ts) goes into the rules; the rules (with the WebRTC swarms)
+ * serve the HTTP, UDP and WebSocket adapters on one port, and on --tls-port the same HTTP and
+ * WebSocket handlers over TLS; the operator routes (/stats, /metrics, /dashboard) ride on the
+ * HTTP adapter; the access keepers (list, private mode) and the TLS certificate pair load before
  * anything listens; timers run the store's sweep (a slice every second), the WebRTC sweep, and
  * the load-driven interval step with its terminal line.
  */
