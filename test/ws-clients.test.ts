@@ -131,47 +131,67 @@ async function inSandbox<T>(fn: (box: Sandbox) => Promise<T>): Promise<T> {
 }
 
 describe(`WebTorrent clients through the WebSocket tracker (${TARGET})`, () => {
-  clientsTest(
-    "(a) two webtorrent clients move a 1 MiB file over WebRTC, signalled by ws://127.0.0.1:PORT only",
-    async () => {
-      const work = mkdtempSync(join(tmpdir(), "ws-clients-"));
-      try {
-        const lines = await inSandbox(async (box) => {
-          const tracker = await startTracker(box);
-          const url = `ws://127.0.0.1:${tracker.port}`;
-          return runScript(box, tracker.proc, "seed-and-leech.mjs", [url, work, "--bytes", String(FILE_BYTES), "--timeout-ms", String(TRANSFER_SCRIPT_MS)], TRANSFER_SCRIPT_MS + 7000);
-        });
-        const result = lines.at(-1)!;
-        console.error(`ws-clients: (a) ${JSON.stringify(result)}`);
-        expect(result.ok).toBe(true);
-        expect(result.bytes).toBe(FILE_BYTES);
-        expect(result.leechSha256).toBe(result.seedSha256 as string);
-        expect(result.downloaded).toBe(FILE_BYTES);
-        // The only way the leecher could reach the seeder: a WebRTC connection the tracker signalled.
-        expect(result.wires).toContain("webrtc");
-      } finally {
-        rmSync(work, { recursive: true, force: true });
-      }
-    },
-    TRANSFER_TEST_MS,
-  );
+  // wss:// (issue 17): the same clients through the tracker's HTTPS port, trusting the test's
+  // own certificate (NODE_EXTRA_CA_CERTS: Node reads it at start). Ours only: the npm server
+  // reference runs no TLS.
+  const schemes: ("ws" | "wss")[] = TARGET === "ours" ? ["ws", "wss"] : ["ws"];
 
-  for (const path of ["/announce", "/"]) {
+  /**
+   * In a sandbox: the tracker (with an HTTPS port and a certificate made in `work` for wss), then
+   * `script` with the URL `scheme://127.0.0.1:PORT<path>` and `args`; its JSON lines.
+   */
+  async function throughTracker(scheme: "ws" | "wss", path: string, work: string, script: string, args: string[], ms: number) {
+    const cert = scheme === "wss" ? await makeCert(work, "tracker", "localhost") : null;
+    return inSandbox(async (box) => {
+      const tracker = await startTracker(box, cert);
+      const url = `${scheme}://127.0.0.1:${cert === null ? tracker.port : tracker.tlsPort}${path}`;
+      return runScript(box, tracker.proc, script, [url, ...args], ms, cert === null ? {} : { NODE_EXTRA_CA_CERTS: cert.cert });
+    });
+  }
+
+  for (const scheme of schemes) {
     clientsTest(
-      `(b) bittorrent-tracker Client at ws://127.0.0.1:PORT${path}: announce started, scrape, announce stopped; a second client's scrape shows it gone`,
+      `(a) two webtorrent clients move a 1 MiB file over WebRTC, signalled by ${scheme}://127.0.0.1:PORT only`,
       async () => {
-        const lines = await inSandbox(async (box) => {
-          const tracker = await startTracker(box);
-          const url = `ws://127.0.0.1:${tracker.port}${path === "/" ? "" : path}`;
-          return runScript(box, tracker.proc, "tracker-client.mjs", [url, "--left", "1000", "--timeout-ms", String(ANSWER_MS)], 4 * ANSWER_MS + 7000);
-        });
+        const work = mkdtempSync(join(tmpdir(), "ws-clients-"));
+        try {
+          const lines = await throughTracker(scheme, "", work, "seed-and-leech.mjs",
+            [work, "--bytes", String(FILE_BYTES), "--timeout-ms", String(TRANSFER_SCRIPT_MS)], TRANSFER_SCRIPT_MS + 7000);
+          const result = lines.at(-1)!;
+          console.error(`ws-clients: (a ${scheme}) ${JSON.stringify(result)}`);
+          expect(result.ok).toBe(true);
+          expect(result.bytes).toBe(FILE_BYTES);
+          expect(result.leechSha256).toBe(result.seedSha256 as string);
+          expect(result.downloaded).toBe(FILE_BYTES);
+          // The only way the leecher could reach the seeder: a WebRTC connection the tracker signalled.
+          expect(result.wires).toContain("webrtc");
+        } finally {
+          rmSync(work, { recursive: true, force: true });
+        }
+      },
+      TRANSFER_TEST_MS,
+    );
+  }
+
+  for (const [scheme, path] of [...schemes.map((sc) => [sc, "/announce"] as const), ["ws", "/"] as const]) {
+    clientsTest(
+      `(b) bittorrent-tracker Client at ${scheme}://127.0.0.1:PORT${path}: announce started, scrape, announce stopped; a second client's scrape shows it gone`,
+      async () => {
+        const work = mkdtempSync(join(tmpdir(), "ws-clients-"));
+        let lines: Record<string, unknown>[];
+        try {
+          lines = await throughTracker(scheme, path === "/" ? "" : path, work, "tracker-client.mjs",
+            ["--left", "1000", "--timeout-ms", String(ANSWER_MS)], 4 * ANSWER_MS + 7000);
+        } finally {
+          rmSync(work, { recursive: true, force: true });
+        }
         const step = (name: string): Record<string, unknown> => {
           const l = lines.find((x) => x.step === name);
           if (l === undefined) throw new Error(`no "${name}" answer in ${JSON.stringify(lines)}`);
           return l;
         };
         const done = lines.at(-1)!;
-        console.error(`ws-clients: (b ${path}) ${lines.map((l) => JSON.stringify(l)).join("\n  ")}`);
+        console.error(`ws-clients: (b ${scheme} ${path}) ${lines.map((l) => JSON.stringify(l)).join("\n  ")}`);
         expect(done.ok).toBe(true);
         const start = step("start");
         expect(start.action).toBe("announce");
@@ -190,65 +210,6 @@ describe(`WebTorrent clients through the WebSocket tracker (${TARGET})`, () => {
         const after = step("scrape-after-stop");
         expect(after.infoHash).toBe(done.infoHash as string);
         expect({ complete: after.complete, incomplete: after.incomplete }).toEqual({ complete: 0, incomplete: 0 });
-      },
-      ANNOUNCE_TEST_MS,
-    );
-  }
-
-  // wss:// (issue 17): the same clients through the tracker's HTTPS port, trusting the test's
-  // own certificate (NODE_EXTRA_CA_CERTS: Node reads it at start). Ours only: the npm server
-  // reference runs no TLS.
-  if (TARGET === "ours") {
-    clientsTest(
-      "(c) two webtorrent clients move a 1 MiB file, signalled by wss://127.0.0.1:PORT only",
-      async () => {
-        const work = mkdtempSync(join(tmpdir(), "ws-clients-"));
-        try {
-          const cert = await makeCert(work, "tracker", "localhost");
-          const lines = await inSandbox(async (box) => {
-            const tracker = await startTracker(box, cert);
-            const url = `wss://127.0.0.1:${tracker.tlsPort}`;
-            return runScript(
-              box, tracker.proc, "seed-and-leech.mjs", [url, work, "--bytes", String(FILE_BYTES), "--timeout-ms", String(TRANSFER_SCRIPT_MS)],
-              TRANSFER_SCRIPT_MS + 7000, { NODE_EXTRA_CA_CERTS: cert.cert },
-            );
-          });
-          const result = lines.at(-1)!;
-          console.error(`ws-clients: (c wss) ${JSON.stringify(result)}`);
-          expect(result.ok).toBe(true);
-          expect(result.leechSha256).toBe(result.seedSha256 as string);
-          expect(result.downloaded).toBe(FILE_BYTES);
-          expect(result.wires).toContain("webrtc");
-        } finally {
-          rmSync(work, { recursive: true, force: true });
-        }
-      },
-      TRANSFER_TEST_MS,
-    );
-
-    clientsTest(
-      "(d) bittorrent-tracker Client at wss://127.0.0.1:PORT/announce: announce, scrape, stop",
-      async () => {
-        const work = mkdtempSync(join(tmpdir(), "ws-clients-"));
-        try {
-          const cert = await makeCert(work, "tracker", "localhost");
-          const lines = await inSandbox(async (box) => {
-            const tracker = await startTracker(box, cert);
-            const url = `wss://127.0.0.1:${tracker.tlsPort}/announce`;
-            return runScript(box, tracker.proc, "tracker-client.mjs", [url, "--left", "1000", "--timeout-ms", String(ANSWER_MS)], 4 * ANSWER_MS + 7000, {
-              NODE_EXTRA_CA_CERTS: cert.cert,
-            });
-          });
-          console.error(`ws-clients: (d wss) ${lines.map((l) => JSON.stringify(l)).join("\n  ")}`);
-          const done = lines.at(-1)!;
-          expect(done.ok).toBe(true);
-          const start = lines.find((l) => l.step === "start")!;
-          expect({ complete: start.complete, incomplete: start.incomplete }).toEqual({ complete: 0, incomplete: 1 });
-          const after = lines.find((l) => l.step === "scrape-after-stop")!;
-          expect({ complete: after.complete, incomplete: after.incomplete }).toEqual({ complete: 0, incomplete: 0 });
-        } finally {
-          rmSync(work, { recursive: true, force: true });
-        }
       },
       ANNOUNCE_TEST_MS,
     );

@@ -82,16 +82,22 @@ export async function runHttpLoad(options: LoadOptions): Promise<LoadResult> {
   let stopped = false;
   const tls = options.tls === null ? null : await connectTls(options.tls);
 
+  /** A connection opened: it takes its client's slot (-1: not wanted any more, ended). */
+  function take(s: Bun.Socket<number>): number {
+    const c = current(s);
+    if (c < 0 || stopped) {
+      s.end();
+      return -1;
+    }
+    sock[c] = s;
+    served[c] = 0;
+    return c;
+  }
+
   const handlers: Bun.SocketHandler<number> = {
     open(s) {
-      const c = current(s);
-      if (c < 0 || stopped) {
-        s.end();
-        return;
-      }
-      sock[c] = s;
-      served[c] = 0;
-      writeRequest(c, s);
+      const c = take(s);
+      if (c >= 0) writeRequest(c, s);
     },
     drain(s) {
       const c = current(s);
@@ -166,13 +172,7 @@ export async function runHttpLoad(options: LoadOptions): Promise<LoadResult> {
   const tlsHandlers: Bun.SocketHandler<number> = {
     ...handlers,
     open(s) {
-      const c = current(s);
-      if (c < 0 || stopped) {
-        s.end();
-        return;
-      }
-      sock[c] = s;
-      served[c] = 0;
+      take(s);
     },
     handshake(s, success, authorizationError) {
       const c = current(s);

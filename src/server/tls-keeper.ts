@@ -23,7 +23,7 @@ export const EXPIRY_WARNING_DAYS = 14;
 
 /** The lines the terminal line adds about the certificate: one when it expires soon, else none. */
 export function tlsExpiryWarnings(s: TlsStatus): string[] {
-  if (s.daysLeft >= EXPIRY_WARNING_DAYS) return [];
+  if (!s.expiresSoon) return [];
   return [`TLS: WARNING: the certificate (${s.subject}, ${s.cert}) expires in ${Math.max(0, Math.floor(s.daysLeft))} days, on ${s.notAfter}: renew it (it is reloaded when the file changes or on SIGHUP)`];
 }
 
@@ -34,6 +34,8 @@ export interface TlsStatus {
   /** The certificate in force: last valid moment (ISO 8601) and days left (fractional). */
   notAfter: string;
   daysLeft: number;
+  /** Fewer than EXPIRY_WARNING_DAYS left: the pages and the terminal line say to renew it. */
+  expiresSoon: boolean;
   lastReloadAt: string | null;
   lastReloadTrigger: string | null;
   /** "ok", or what was wrong with the pair that was refused (the old one stayed). */
@@ -121,6 +123,7 @@ export class TlsKeeper {
       subject: this.pair.subject,
       notAfter: this.pair.notAfter.toISOString(),
       daysLeft: daysLeft(this.pair.notAfter),
+      expiresSoon: daysLeft(this.pair.notAfter) < EXPIRY_WARNING_DAYS,
       lastReloadAt: this.lastReloadAt,
       lastReloadTrigger: this.lastReloadTrigger,
       lastReloadResult: this.lastReloadResult,

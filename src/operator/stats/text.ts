@@ -155,7 +155,7 @@ export function renderStatsText(s: StatsSnapshot): string {
     const t = s.tls;
     sections.push(
       `tls.port = ${t.port}\n` +
-        `tls.certificate = ${t.subject} (${t.cert}), valid until ${t.notAfter}: ${t.daysLeft.toFixed(1)} days left${t.daysLeft < 14 ? " (RENEW IT)" : ""}\n` +
+        `tls.certificate = ${t.subject} (${t.cert}), valid until ${t.notAfter}: ${t.daysLeft.toFixed(1)} days left${t.expiresSoon ? " (RENEW IT)" : ""}\n` +
         `tls.last_reload = ${t.lastReloadAt ?? "none since start"}${t.lastReloadAt === null ? "" : ` (${t.lastReloadTrigger}): ${t.lastReloadResult}`}\n` +
         `tls.reloads = ${thousands(t.reloadsOk)} ok, ${thousands(t.reloadsFailed)} refused\n`,
     );

@@ -42,10 +42,6 @@ export class RedisLink {
   readonly where: string;
   up = false;
   disconnects = 0;
-  /** Requests refused while down or past MAX_IN_FLIGHT, and error replies. */
-  failures = 0;
-  /** Called once per (re)connection, after the scripts are known to the server. */
-  onUp: (() => void) | null = null;
   /**
    * Scripts loaded (SCRIPT LOAD) on every connection before requests flow: otherwise every
    * request in flight at the first use meets NOSCRIPT and loads it again.
@@ -127,7 +123,6 @@ export class RedisLink {
       if (this.firstAttempt) this.log(`store: ${this.where} (Redis) connected`);
       else this.log(`store: ${this.where} answers again (down ${Math.round((Date.now() - this.downSince) / 1000)} s)`);
       this.firstAttempt = false;
-      this.onUp?.();
       return true;
     } catch (e) {
       client.close();
@@ -216,7 +211,6 @@ export class RedisLink {
   }
 
   private failed(e: unknown): unknown {
-    this.failures++;
     const now = Date.now();
     if (this.up && now - this.lastErrorLog > ERROR_LOG_MS) {
       this.lastErrorLog = now;
